@@ -5,6 +5,13 @@ Defaults follow the reference GPT-2 trainer (implementation_notes §7.1): AdamW 
 eps 1e-8, weight decay 0), linear decay to 0, warmup 0 (100 in the low-data runs), gradient
 clipping 1.0, seed 101. The data order of epoch e is a permutation drawn from (seed, e), so a run
 resumed from a checkpoint sees exactly the batches the uninterrupted run would have seen.
+
+Data parallelism goes through Hugging Face `accelerate` (`accelerate launch --multi_gpu
+--num_processes N -m repro run ...`): every process draws the same global batch, takes its
+contiguous share, and weights its loss by its share of the batch's sequences (or label tokens,
+for a token-mean loss), so that the averaged gradient and the logged loss are those of one
+process on the whole batch. The global batch size therefore stays the config's `batch_size`
+whatever the number of processes. Only the main process writes logs and checkpoints.
 """
 from __future__ import annotations
 
@@ -58,6 +65,26 @@ def batches(config: TrainConfig, n: int, start_step: int, total: int):
         yield step, order[k * config.batch_size:(k + 1) * config.batch_size]
 
 
+def shard(indices: list[int], rank: int, world: int) -> tuple[list[int], bool]:
+    """This process's contiguous share of a global batch, and whether it is a real share.
+
+    A process left without examples (a final batch smaller than the number of processes) gets the
+    batch's first example as a stand-in whose loss is weighted by 0: every process must run a
+    forward and backward pass for the gradient all-reduce.
+    """
+    per, extra = divmod(len(indices), world)
+    start = rank * per + min(rank, extra)
+    mine = indices[start:start + per + (rank < extra)]
+    return (mine, True) if mine else (indices[:1], False)
+
+
+def loss_weight(labels: torch.Tensor, reduction: str, shift: bool) -> int:
+    """How many units the tuner's loss averages over: sequences, or predicted label tokens."""
+    if reduction == "sequence_sum":
+        return labels.shape[0]
+    return int((labels[:, 1:] if shift else labels).ne(-100).sum())
+
+
 def _save_checkpoint(path: Path, tuner, optimizer, scheduler, step: int):
     state = {"step": step, "trainable": {n: p.detach() for n, p in tuner.named_parameters() if p.requires_grad},
              "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
@@ -68,19 +95,25 @@ def _save_checkpoint(path: Path, tuner, optimizer, scheduler, step: int):
 
 
 def train(tuner, collator, pairs: list[tuple[str, str]], config: TrainConfig, run_dir: str | Path,
-          progress: bool = True) -> dict:
+          progress: bool = True, accelerator=None) -> dict:
     """Train `tuner` on (source, target) pairs; checkpoints and a JSONL log go to `run_dir`.
 
     Resumes from `run_dir/checkpoint.pt` when present. Returns a summary (steps, final loss, time).
+    `accelerator`: an `accelerate.Accelerator` (one is made when None: on one process it only
+    places the model on the available device).
     """
+    from accelerate import Accelerator
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
 
+    accelerator = accelerator or Accelerator()
+    main = accelerator.is_main_process
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     if not pairs:
         raise ConfigError("no training pairs")
-    device = next(tuner.parameters()).device
+    model = accelerator.prepare_model(tuner)  # DistributedDataParallel over >1 process, else `tuner`
+    device = accelerator.device
     total = config.total_steps(len(pairs))
     torch.manual_seed(config.seed)
     params = tuner.trainable_parameters()
@@ -99,36 +132,49 @@ def train(tuner, collator, pairs: list[tuple[str, str]], config: TrainConfig, ru
         scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
         start = state["step"]
-    log = open(run_dir / "train_log.jsonl", "a")
-    log.write(json.dumps({"event": "resume" if start else "start", "step": start, "total_steps": total,
-                          "config": asdict(config)}) + "\n")
+    log = open(run_dir / "train_log.jsonl", "a") if main else None
+    if log:
+        log.write(json.dumps({"event": "resume" if start else "start", "step": start, "total_steps": total,
+                              "processes": accelerator.num_processes, "config": asdict(config)}) + "\n")
+    rank, world = accelerator.process_index, accelerator.num_processes
     tuner.train()
     began, loss_value = time.time(), float("nan")
-    bar = tqdm(total=total, initial=start, desc="train", disable=not progress, dynamic_ncols=True)
+    bar = tqdm(total=total, initial=start, desc="train", disable=not (progress and main), dynamic_ncols=True)
     for step, indices in batches(config, len(pairs), start, total):
-        batch = collator.train_batch([pairs[i] for i in indices]).to(device)
-        loss = tuner(**batch.as_kwargs()).loss
+        mine, real = shard(indices, rank, world)
+        batch = collator.train_batch([pairs[i] for i in mine]).to(device)
+        loss = model(**batch.as_kwargs()).loss
+        if world > 1:  # weight by this share of the batch, so the all-reduced mean is the batch's
+            units = loss_weight(batch.labels, tuner.loss_reduction, not tuner.is_encoder_decoder) if real else 0
+            counts = accelerator.reduce(torch.tensor([float(units), units * loss.item()], device=device), "sum")
+            loss = loss * (units * world / counts[0].item())
+            loss_value = (counts[1] / counts[0]).item()
+        else:
+            loss_value = loss.item()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if config.grad_clip:
             torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
         optimizer.step()
         scheduler.step()
-        loss_value = loss.item()
         bar.update(1)
         bar.set_postfix(loss=f"{loss_value:.3f}")
-        log.write(json.dumps({"event": "train", "step": step + 1, "loss": loss_value,
-                              "lr": scheduler.get_last_lr()[0]}) + "\n")
         done = step + 1
-        if config.checkpoint_every and done % config.checkpoint_every == 0 and done < total:
+        if log:
+            log.write(json.dumps({"event": "train", "step": done, "loss": loss_value,
+                                  "lr": scheduler.get_last_lr()[0]}) + "\n")
+        if config.checkpoint_every and done % config.checkpoint_every == 0 and done < total and main:
             _save_checkpoint(checkpoint, tuner, optimizer, scheduler, done)
             log.flush()
     bar.close()
     tuner.eval()
-    summary = {"steps": total, "final_loss": loss_value, "train_seconds": time.time() - began}
-    log.write(json.dumps({"event": "end", **summary}) + "\n")
-    log.close()
-    checkpoint.unlink(missing_ok=True)
+    summary = {"steps": total, "final_loss": loss_value, "train_seconds": time.time() - began,
+               "processes": world}
+    accelerator.wait_for_everyone()
+    if log:
+        log.write(json.dumps({"event": "end", **summary}) + "\n")
+        log.close()
+        checkpoint.unlink(missing_ok=True)
     return summary
 
 
