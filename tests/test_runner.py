@@ -5,7 +5,7 @@ import pytest
 
 from repro.config import load_reproduction
 from repro.methods import ConfigError
-from repro.runner import run
+from repro.runner import run, subset
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +49,8 @@ def test_a_different_config_in_the_same_run_directory_is_refused(tmp_path, table
 
 
 def test_config_errors_name_the_fix(tmp_path, table2):
-    with pytest.raises(ConfigError, match=r"defines scales \['smoke', 'paper'\]"):
-        table2.runs("mini")
+    with pytest.raises(ConfigError, match=r"defines scales \['smoke', 'mini', 'paper'\], not 'huge'"):
+        table2.runs("huge")
     with pytest.raises(ConfigError, match="defines datasets"):
         table2.runs("smoke", ["xsum"])
     with pytest.raises(ConfigError, match="known reproductions"):
@@ -74,3 +74,56 @@ def test_paper_scale_uses_the_papers_models_and_table6(table2):
     assert prefix.options["prefix_length"] == 5 and prefix.options["mid_dim"] == 512
     assert specs[("dart", "GPT-2 Large", "PREFIX")].options["prefix_length"] == 10
     assert prefix.decode["num_beams"] == 5
+
+
+def test_mini_scale_uses_the_mini_model_and_per_dataset_limits(table2):
+    specs = {(s.dataset, s.model_row, s.row): s for s in table2.runs("mini")}
+    assert len(specs) == 3 * 5 + 2  # the random-init control runs on E2E only
+    ft = specs[("e2e", "GPT-2 Medium", "FINE-TUNE (full)")]
+    control = specs[("e2e", "random-init control", "FINE-TUNE (full)")]
+    assert ft.model_name == "models/gpt2-mini" and control.model_name == "scratch:models/gpt2-mini"
+    assert control.run_id != ft.run_id and "scratch" in control.run_id
+    assert control.train == ft.train  # the same recipe, only the weights differ
+    assert "eval_inputs" not in ft.limits  # all 630 E2E test inputs
+    assert specs[("dart", "GPT-2 Medium", "FINE-TUNE (full)")].limits["eval_inputs"] == 500
+    assert specs[("dart", "GPT-2 Medium", "FINE-TUNE (full)")].train_split == "dev"
+    assert specs[("dart", "GPT-2 Medium", "PREFIX(0.1%)")].options["prefix_length"] == 10
+    assert not [k for k in specs if k[1] == "GPT-2 Large"]
+
+
+def test_subsets_are_fixed_and_keep_file_order():
+    items = list(range(100))
+    assert subset(items, 10) == list(range(10))
+    drawn = subset(items, 10, "random")
+    assert drawn == sorted(drawn) and len(set(drawn)) == 10 and drawn != list(range(10))
+    assert subset(items, 10, "random") == drawn  # the same subset every time (not the run's seed)
+    assert subset(items, None, "random") == items and subset(items, 500, "random") == items
+
+
+def test_limit_and_model_dataset_errors_name_the_choices(tmp_path, table2):
+    text = table2.path.read_text()
+    bad = tmp_path / "config.yaml"
+    bad.write_text(text.replace("eval_inputs: {webnlg: 500, dart: 500}", "eval_inputs: {webnlg: 500, xsum: 5}"))
+    with pytest.raises(ConfigError, match=r"limits.eval_inputs names datasets \['xsum'\]"):
+        load_reproduction(str(bad))
+    bad.write_text(text.replace("eval_subset: random", "eval_subset: shuffled"))
+    with pytest.raises(ConfigError, match="eval_subset must be one of"):
+        load_reproduction(str(bad))
+    bad.write_text(text.replace('model_datasets: {"random-init control": [e2e]}', 'model_datasets: {"control": [e2e]}'))
+    with pytest.raises(ConfigError, match="model_datasets"):
+        load_reproduction(str(bad))
+
+
+def test_scratch_model_is_the_architecture_without_the_weights():
+    import torch
+
+    from repro.models import load_base_model, load_model_for_run
+
+    pretrained, tokenizer = load_base_model("models/gpt2-mini")
+    scratch, scratch_tokenizer = load_model_for_run("scratch:models/gpt2-mini", [], seed=7)
+    again, _ = load_model_for_run("scratch:models/gpt2-mini", [], seed=7)
+    assert scratch.config.to_dict() == pretrained.config.to_dict()
+    assert scratch_tokenizer.get_vocab() == tokenizer.get_vocab()
+    w = "transformer.h.0.attn.c_attn.weight"
+    assert not torch.equal(scratch.state_dict()[w], pretrained.state_dict()[w])
+    assert torch.equal(scratch.state_dict()[w], again.state_dict()[w])  # seeded

@@ -15,10 +15,13 @@ models:                            # registry model name -> the rows it runs (th
 decode: {num_beams: 5, ...}        # generation options shared by all scales (a scale may override)
 scales:
   smoke: {models: {"GPT-2 Medium": "tiny:gpt2"}, seeds: [101], train: {...}, limits: {...}}
-  mini:  {models: {"GPT-2 Medium": models/gpt2-mini}, ...}
+  mini:  {models: {"GPT-2 Medium": models/gpt2-mini, "control": "scratch:models/gpt2-mini"},
+          model_datasets: {"control": [e2e]}, ...}   # a model row restricted to some datasets
   paper: {models: {"GPT-2 Medium": gpt2-medium, ...}, hyperparameters: {e2e: {"PREFIX(0.1%)": {...}}}}
 ```
 
+`limits` values are numbers for every dataset or {dataset: number}; `train_subset` / `eval_subset`
+say whether the first N or a fixed random N are kept (repro.runner.load_data).
 `hyperparameters[dataset][row]` may hold training fields (`repro.train.TrainConfig`) and method
 options; they override the scale's `train` block and the row's options. Unknown keys anywhere are
 errors that list the valid keys, as is a scale or dataset the reproduction does not define.
@@ -40,11 +43,12 @@ from repro.train import TrainConfig
 REPO = Path(__file__).resolve().parents[2]
 REPRODUCTIONS_DIR = REPO / "reproductions"
 SCALES = ("smoke", "mini", "paper")
-TOP_KEYS = {"name", "title", "compare_to", "datasets", "rows", "models", "decode", "scales", "notes"}
-SCALE_KEYS = {"models", "seeds", "train", "limits", "decode", "hyperparameters", "datasets", "eval_split",
+TOP_KEYS = {"name", "title", "compare_to", "datasets", "rows", "models", "decode", "scales", "notes", "claims"}
+SCALE_KEYS = {"models", "model_datasets", "seeds", "train", "limits", "decode", "hyperparameters", "datasets", "eval_split",
               "train_split", "notes"}
 ROW_KEYS = {"method", "options"}
-LIMIT_KEYS = {"train_pairs", "eval_inputs", "max_source_tokens", "max_target_tokens"}
+LIMIT_KEYS = {"train_pairs", "train_subset", "eval_inputs", "eval_subset", "max_source_tokens", "max_target_tokens"}
+SUBSETS = ("first", "random")
 TRAIN_KEYS = {f.name for f in dataclasses.fields(TrainConfig)}
 
 
@@ -75,7 +79,9 @@ class RunSpec:
 
     @property
     def run_id(self) -> str:
-        model = Path(self.model_name).name.replace(":", "-")
+        model = Path(self.model_name.removeprefix("scratch:")).name.replace(":", "-")
+        if self.model_name.startswith("scratch:"):  # the random-init control of a local model
+            model = "scratch-" + model
         row = "".join(c if c.isalnum() else "-" for c in self.row.lower()).strip("-")
         while "--" in row:
             row = row.replace("--", "-")
@@ -109,6 +115,8 @@ class Reproduction:
         specs = []
         for dataset in datasets or defined:
             for model_row, path in sc["models"].items():
+                if dataset not in (sc.get("model_datasets") or {}).get(model_row, [dataset]):
+                    continue
                 for row in self.raw["models"][model_row]:
                     row_spec = self.raw["rows"][row]
                     extra = dict((sc.get("hyperparameters") or {}).get(dataset, {}).get(row, {}))
@@ -119,9 +127,15 @@ class Reproduction:
                             reproduction=self.name, scale=scale, dataset=dataset, model_row=model_row,
                             model_name=str(path), row=row, method=row_spec["method"], options=options,
                             train={**train, "seed": seed}, decode={**self.raw.get("decode", {}), **sc.get("decode", {})},
-                            limits=dict(sc.get("limits", {})), seed=seed, eval_split=sc.get("eval_split", "test"),
+                            limits=dataset_limits(sc.get("limits", {}), dataset), seed=seed, eval_split=sc.get("eval_split", "test"),
                             train_split=(sc.get("train_split") or {}).get(dataset, "train")))
         return specs
+
+
+def dataset_limits(limits: dict, dataset: str) -> dict:
+    """A scale's limits for one dataset: each value is a number (all datasets) or {dataset: number}."""
+    resolved = {k: v.get(dataset) if isinstance(v, dict) else v for k, v in limits.items()}
+    return {k: v for k, v in resolved.items() if v is not None}
 
 
 def validate(raw: dict, name: str) -> None:
@@ -144,10 +158,22 @@ def validate(raw: dict, name: str) -> None:
         _check_keys(f"{name}: scale {scale!r}", sc, SCALE_KEYS)
         _check_keys(f"{name}: scale {scale!r} train", sc.get("train", {}), TRAIN_KEYS)
         _check_keys(f"{name}: scale {scale!r} limits", sc.get("limits", {}), LIMIT_KEYS)
+        for key, value in sc.get("limits", {}).items():
+            per_dataset = value if isinstance(value, dict) else {"(all)": value}
+            unknown = sorted(set(per_dataset) - {"(all)", *raw["datasets"]})
+            if unknown:
+                raise ConfigError(f"{name}: scale {scale!r} limits.{key} names datasets {unknown}; "
+                                  f"the reproduction defines {raw['datasets']}")
+            if key.endswith("_subset") and set(per_dataset.values()) - set(SUBSETS):
+                raise ConfigError(f"{name}: scale {scale!r} limits.{key} must be one of {SUBSETS}")
         unknown_models = sorted(set(sc.get("models", {})) - set(raw["models"]))
         if unknown_models or not sc.get("models"):
             raise ConfigError(f"{name}: scale {scale!r} models {unknown_models or '(none)'}; "
                               f"choose among {sorted(raw['models'])}")
+        for model_row, only in (sc.get("model_datasets") or {}).items():
+            if model_row not in sc["models"] or set(only) - set(sc.get("datasets", raw["datasets"])):
+                raise ConfigError(f"{name}: scale {scale!r} model_datasets[{model_row!r}] = {only}: name a model of "
+                                  f"this scale {sorted(sc['models'])} and datasets among {raw['datasets']}")
         for dataset, rows in (sc.get("hyperparameters") or {}).items():
             for row, values in rows.items():
                 if row not in raw["rows"]:

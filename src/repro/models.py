@@ -91,6 +91,7 @@ def tiny_bart(*, vocab_size: int = 64, layers: int = 2, heads: int = 2, d_model:
 
 
 TINY_PREFIX = "tiny:"
+SCRATCH_PREFIX = "scratch:"
 
 
 def tiny_model_and_tokenizer(kind: str, texts: list[str], seed: int = 0, vocab_size: int = 320):
@@ -115,8 +116,24 @@ def tiny_model_and_tokenizer(kind: str, texts: list[str], seed: int = 0, vocab_s
     return model, tokenizer
 
 
+def scratch_model(name_or_path: str, seed: int):
+    """The architecture and tokenizer of `name_or_path` with freshly initialised weights: the
+    "no pretraining" control of the mini models (`scratch:models/gpt2-mini`)."""
+    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
+
+    pretrained, tokenizer = load_base_model(name_or_path)
+    auto = AutoModelForCausalLM if architecture(pretrained) == "decoder_only" else AutoModelForSeq2SeqLM
+    torch.manual_seed(seed)
+    model = auto.from_config(pretrained.config)
+    model.eval()
+    return model, tokenizer
+
+
 def load_model_for_run(model_name: str, train_texts: list[str], seed: int):
-    """`tiny:gpt2` / `tiny:bart` (smoke) or anything `from_pretrained` accepts (mini, paper)."""
+    """`tiny:gpt2` / `tiny:bart` (smoke), `scratch:<path>` (that model's architecture, random
+    weights), or anything `from_pretrained` accepts (mini, paper)."""
     if model_name.startswith(TINY_PREFIX):
         return tiny_model_and_tokenizer(model_name[len(TINY_PREFIX):], train_texts, seed)
+    if model_name.startswith(SCRATCH_PREFIX):
+        return scratch_model(model_name[len(SCRATCH_PREFIX):], seed)
     return load_base_model(model_name)

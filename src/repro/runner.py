@@ -11,12 +11,16 @@
     metrics.json      written last and atomically: a run without it is unfinished
 
 A finished run is skipped unless `force=True`; an unfinished one resumes from its checkpoint.
+
+Under `accelerate launch` (several processes) every process trains on its share of each batch;
+the main process alone writes files and decodes, the others wait for it.
 """
 from __future__ import annotations
 
 import json
 import os
 import platform
+import random
 import subprocess
 import time
 from pathlib import Path
@@ -59,16 +63,28 @@ def provenance(seed: int) -> dict:
             "torch_threads": torch.get_num_threads(), "seed": seed}
 
 
+# random subsets are the same for every run, seed and method (not drawn from the run's seed)
+SUBSET_SEED = 0
+
+
+def subset(items: list, n: int | None, how: str = "first") -> list:
+    """The first `n` items, or `n` drawn without replacement with SUBSET_SEED and kept in order."""
+    if not n or n >= len(items):
+        return items
+    if how == "random":
+        return [items[i] for i in sorted(random.Random(SUBSET_SEED).sample(range(len(items)), n))]
+    return items[:n]
+
+
 def load_data(spec: RunSpec):
-    """(training pairs, evaluation examples) after the scale's limits."""
+    """(training pairs, evaluation examples) after the scale's limits: `train_pairs` / `eval_inputs`
+    sizes, taken as the first ones or at random (`train_subset` / `eval_subset`: first | random)."""
     from repro.data import load, training_pairs
 
     pairs = training_pairs(load(spec.dataset, spec.train_split))
     evaluation = load(spec.dataset, spec.eval_split)
-    if spec.limits.get("train_pairs"):
-        pairs = pairs[:spec.limits["train_pairs"]]
-    if spec.limits.get("eval_inputs"):
-        evaluation = evaluation[:spec.limits["eval_inputs"]]
+    pairs = subset(pairs, spec.limits.get("train_pairs"), spec.limits.get("train_subset", "first"))
+    evaluation = subset(evaluation, spec.limits.get("eval_inputs"), spec.limits.get("eval_subset", "first"))
     return pairs, evaluation
 
 
@@ -109,6 +125,7 @@ def score(spec: RunSpec, outputs: list[str], examples) -> list[dict]:
 
 def run(spec: RunSpec, results_dir: str | Path = "results", force: bool = False, progress: bool = True) -> Path:
     import torch
+    from accelerate import Accelerator
 
     from repro import methods
     from repro.batches import Collator
@@ -120,16 +137,22 @@ def run(spec: RunSpec, results_dir: str | Path = "results", force: bool = False,
     metrics_path = run_dir / "metrics.json"
     if metrics_path.exists() and not force:
         return run_dir
-    if force:
+    accelerator = Accelerator()
+    main = accelerator.is_main_process
+    if force and main:
         metrics_path.unlink(missing_ok=True)
         (run_dir / "checkpoint.pt").unlink(missing_ok=True)
         (run_dir / "train_log.jsonl").unlink(missing_ok=True)
+        (run_dir / "config.json").unlink(missing_ok=True)
+    accelerator.wait_for_everyone()
     run_dir.mkdir(parents=True, exist_ok=True)
     config_path = run_dir / "config.json"
     resolved = {**spec.to_dict(), "fingerprint": spec.fingerprint()}
     if config_path.exists() and json.loads(config_path.read_text()).get("fingerprint") != resolved["fingerprint"]:
         raise RuntimeError(f"{run_dir} holds a run with a different config; pass force=True (--force) to redo it")
-    _write_json(config_path, resolved)
+    accelerator.wait_for_everyone()
+    if main:
+        _write_json(config_path, resolved)
     began = time.time()
     torch.manual_seed(spec.seed)
     pairs, examples = load_data(spec)
@@ -139,7 +162,10 @@ def run(spec: RunSpec, results_dir: str | Path = "results", force: bool = False,
     encoder_decoder = tuner.is_encoder_decoder
     collator = Collator(tokenizer, encoder_decoder, spec.limits.get("max_source_tokens"),
                         spec.limits.get("max_target_tokens"))
-    summary = train(tuner, collator, pairs, train_config(spec), run_dir, progress=progress)
+    summary = train(tuner, collator, pairs, train_config(spec), run_dir, progress=progress, accelerator=accelerator)
+    if not main:
+        accelerator.wait_for_everyone()
+        return run_dir
     methods.save(tuner, run_dir / "method")
     generation = dict(spec.decode)
     batch_size = generation.pop("batch_size", 8)
@@ -161,18 +187,30 @@ def run(spec: RunSpec, results_dir: str | Path = "results", force: bool = False,
         "trainable_parameters": tuner.num_trainable_parameters(),
         "inference_parameters": tuner.num_inference_parameters(),
         "scores": scores})
+    accelerator.wait_for_everyone()
     return run_dir
 
 
 def run_reproduction(name: str, scale: str, results_dir: str | Path = "results", datasets=None,
-                     force: bool = False, progress: bool = True) -> list[Path]:
+                     force: bool = False, progress: bool = True, shard: str | None = None) -> list[Path]:
+    """Every run of a reproduction at one scale; `shard` "i/n" keeps runs i, i+n, i+2n, ... (0-based),
+    so n processes or machines can share the runs of one scale."""
     from repro.config import load_reproduction
+    from repro.methods import ConfigError
 
     reproduction = load_reproduction(name)
     specs = reproduction.runs(scale, datasets)
+    if shard:
+        try:
+            index, count = (int(x) for x in shard.split("/"))
+            assert 0 <= index < count
+        except (ValueError, AssertionError):
+            raise ConfigError(f"--shard {shard!r}: expected i/n with 0 <= i < n, e.g. 0/2") from None
+        specs = specs[index::count]
     done = []
     for i, spec in enumerate(specs, 1):
-        print(f"[{i}/{len(specs)}] {spec.run_id}", flush=True)
+        if os.environ.get("RANK", "0") == "0":
+            print(f"[{i}/{len(specs)}] {spec.run_id}", flush=True)
         done.append(run(spec, results_dir, force=force, progress=progress))
     return done
 
@@ -189,5 +227,7 @@ def add_parser(subparsers):
     parser.add_argument("--results-dir", default="results")
     parser.add_argument("--force", action="store_true", help="recompute finished runs")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--shard", default=None, help="i/n: only runs i, i+n, ... (share a scale among n processes)")
     parser.set_defaults(func=lambda args: run_reproduction(
-        args.reproduction, args.scale, args.results_dir, args.dataset, args.force, not args.no_progress) and 0)
+        args.reproduction, args.scale, args.results_dir, args.dataset, args.force, not args.no_progress,
+        args.shard) and 0)
