@@ -9,13 +9,16 @@ RESULTS_DIR ?= results
 export REPRO_DATA_DIR ?= $(abspath ../shared/data)
 export REPRO_CORPUS_DIR ?= $(abspath ../shared/corpus)
 
-.PHONY: setup test bench pretrain-mini reproduce-table2 clean-venv help
+.PHONY: setup test bench pretrain-mini reproduce-table2 mini-lm-check figures notebooks clean-venv help
 
 help:
 	@echo "make setup   - create $(VENV)/ and install the package (CPU torch 2.13.0 pinned)"
 	@echo "make test    - run the test suite offline (HF_HUB_OFFLINE=1)"
 	@echo "make bench   - training-step throughput and peak memory -> results/bench/"
 	@echo "make reproduce-table2 SCALE=smoke|mini|paper RESULTS_DIR=results - ACL Table 2 (table-to-text)"
+	@echo "make mini-lm-check - E2E with gpt2-mini vs the same model from random init (fine-tune, prefix)"
+	@echo "make figures - regenerate every figure (PNG + PDF) in figures/ from results/ and models/"
+	@echo "make notebooks - re-execute notebooks/*.ipynb in place against results/ (REPRO_SCALE=... to pick a scale)"
 	@echo "make pretrain-mini - train models/gpt2-mini and models/bart-mini on the corpus (~1 h each, 2 CPU cores; resumable)"
 
 $(VENV)/bin/activate:
@@ -37,11 +40,24 @@ test:
 bench:
 	HF_HUB_OFFLINE=1 $(PY) -m repro.bench --out $(RESULTS_DIR)/bench
 
-# Default scale: smoke (tiny random models: proves the wiring only) until table2 defines its mini scale.
-TABLE2_SCALE = $(or $(SCALE),smoke)
+# Default scale: mini where its model is in the tree (models/gpt2-mini), else smoke (tiny random
+# models: proves the wiring only).
+DEFAULT_SCALE := $(if $(wildcard models/gpt2-mini/model.safetensors),mini,smoke)
+TABLE2_SCALE = $(or $(SCALE),$(DEFAULT_SCALE))
 reproduce-table2:
 	$(PY) -m repro.cli run --reproduction table2_table_to_text --scale $(TABLE2_SCALE) --results-dir $(RESULTS_DIR)
 	$(PY) -m repro.cli aggregate --reproduction table2_table_to_text --scale $(TABLE2_SCALE) --results-dir $(RESULTS_DIR)
+
+# Issue 6's evidence: E2E at mini scale with and without pretraining (the table2 mini E2E runs).
+mini-lm-check:
+	HF_HUB_OFFLINE=1 $(PY) -m repro.cli run --reproduction table2_table_to_text --scale mini --dataset e2e --results-dir $(RESULTS_DIR)
+	$(PY) -m repro.pretrain.usefulness --results-dir $(RESULTS_DIR)
+
+figures:
+	$(PY) -m repro.cli figures --results-dir $(RESULTS_DIR)
+
+notebooks:
+	HF_HUB_OFFLINE=1 $(PY) -m repro.cli notebooks --in-place --results-dir $(RESULTS_DIR) $(if $(SCALE),--scale $(SCALE))
 
 # Deterministic and resumable: re-running continues an interrupted run (same thread count needed
 # for bit-identical weights). Budgets are step counts (src/repro/pretrain/recipes.py).

@@ -15,6 +15,9 @@ SUBCOMMANDS = [
     "repro.report",
     "repro.metrics.cli",
     "repro.pretrain.cli",
+    "repro.figures",
+    "repro.claims",
+    "repro.notebooks",
 ]
 
 
@@ -37,13 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def user_errors() -> tuple[type[Exception], ...]:
     """Errors that mean "your input is wrong": printed as one line that names the fix, no traceback."""
+    from repro.claims import ClaimError
     from repro.data.common import DataMissingError, MalformedDataError
     from repro.methods.base import ConfigError
     from repro.metrics.errors import MetricInputError
     from repro.models import ModelLoadError
     from repro.pretrain import PretrainError
 
-    return ConfigError, DataMissingError, MalformedDataError, MetricInputError, ModelLoadError, PretrainError
+    return ClaimError, ConfigError, DataMissingError, MalformedDataError, MetricInputError, ModelLoadError, PretrainError
 
 
 def main(argv: list[str] | None = None) -> int:

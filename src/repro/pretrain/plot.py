@@ -1,4 +1,4 @@
-"""The training curve of a pretraining run, from its training_log.jsonl, as a PNG (matplotlib, Agg).
+"""The training curve of a pretraining run, from its training_log.jsonl, as PNG and PDF (matplotlib, Agg).
 
 For bart the plotted losses are denoising losses (the training objective); the unigram line is
 then only a reference point, and the title also gives the decoder-only perplexity (see evaluate.py).
@@ -58,5 +58,6 @@ def plot_training_curve(log_path: str | Path, png_path: str | Path, title: str |
     png_path = Path(png_path)
     png_path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png_path)
+    fig.savefig(png_path.with_suffix(".pdf"))  # the same figure as PDF, for reports
     plt.close(fig)
     return png_path

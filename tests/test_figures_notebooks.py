@@ -1,0 +1,54 @@
+"""`repro figures` (PNG + PDF from aggregated tables) and `repro notebooks` (the notebooks run
+top to bottom against a results directory). Run directories are written here with made-up
+scores, as in test_report; CI also executes the notebooks against real smoke results."""
+import json
+
+import nbformat
+import pytest
+
+from repro import figures, notebooks, report
+from test_report import E2E_PREFIX, REPRO, SPEC, three_seeds, write_run
+
+
+@pytest.fixture
+def mini_results(tmp_path):
+    results = tmp_path / "results"
+    three_seeds(results, "mini")  # E2E PREFIX(0.1%) BLEU 60, 62, 64
+    write_run(results, "mini", "e2e-ft-seed101", 101, {**E2E_PREFIX, "method": "FINE-TUNE (full)"},
+              [("test", "BLEU", 55.0)])
+    report.write_table(results, REPRO, "mini", SPEC)
+    return results
+
+
+def test_figures_from_aggregated_tables(mini_results, tmp_path):
+    out = tmp_path / "figures"
+    written = figures.make_figures(mini_results, out, models_dir=None)
+    assert sorted(p.name for p in written) == [f"{REPRO}-mini.pdf", f"{REPRO}-mini.png"]
+    assert (out / f"{REPRO}-mini.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / f"{REPRO}-mini.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_figure_refuses_a_missing_metric(mini_results, tmp_path):
+    with pytest.raises(ValueError, match="no 'ROUGE-L' rows; metrics present: \\['BLEU', 'NIST'\\]"):
+        figures.table_figure(mini_results / REPRO / "mini" / "table.csv", tmp_path / "x", "ROUGE-L")
+
+
+def test_pretraining_curves_in_both_formats(tmp_path):
+    models = tmp_path / "models" / "toy-lm"
+    models.mkdir(parents=True)
+    log = [{"event": "train", "step": s, "tokens": 4096 * s, "loss": 9.0 - s} for s in range(1, 5)]
+    log.append({"event": "eval", "step": 4, "val_loss": 5.5})
+    (models / "training_log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
+    written = figures.make_figures(tmp_path / "no-results", tmp_path / "figures", tmp_path / "models")
+    assert sorted(p.name for p in written) == ["pretrain-toy-lm.pdf", "pretrain-toy-lm.png"]
+
+
+def test_prefix_tuning_notebook_runs_against_results(mini_results, tmp_path):
+    executed = notebooks.execute(notebooks.NOTEBOOKS_DIR / "prefix_tuning.ipynb", mini_results, "mini", tmp_path)
+    cells = nbformat.read(executed, as_version=4).cells
+    outputs = [o for c in cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    texts = " ".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
+    assert "table2_table_to_text: mini scale" in texts
+    assert "62.00 ± 2.00 (n=3)" in texts  # the seeds' mean ± std, as aggregated from the runs
+    assert any("image/png" in o.get("data", {}) for o in outputs)
