@@ -9,13 +9,15 @@ RESULTS_DIR ?= results
 export REPRO_DATA_DIR ?= $(abspath ../shared/data)
 export REPRO_CORPUS_DIR ?= $(abspath ../shared/corpus)
 
-.PHONY: setup test bench pretrain-mini reproduce-table2 mini-lm-check figures notebooks clean-venv help
+.PHONY: setup test bench pretrain-mini reproduce-table2 reproduce-all mini-lm-check figures notebooks clean-venv help
 
 help:
 	@echo "make setup   - create $(VENV)/ and install the package (CPU torch 2.13.0 pinned)"
 	@echo "make test    - run the test suite offline (HF_HUB_OFFLINE=1)"
 	@echo "make bench   - training-step throughput and peak memory -> results/bench/"
 	@echo "make reproduce-table2 SCALE=smoke|mini|paper RESULTS_DIR=results - ACL Table 2 (table-to-text)"
+	@echo "make reproduce-<dir> SCALE=... - any reproductions/<dir>/ (e.g. prefix_vs_infix, embedding_only)"
+	@echo "make reproduce-all SCALE=... - every reproduction, with the total time"
 	@echo "make mini-lm-check - E2E with gpt2-mini vs the same model from random init (fine-tune, prefix)"
 	@echo "make figures - regenerate every figure (PNG + PDF) in figures/ from results/ and models/"
 	@echo "make notebooks - re-execute notebooks/*.ipynb in place against results/ (REPRO_SCALE=... to pick a scale)"
@@ -43,10 +45,24 @@ bench:
 # Default scale: mini where its model is in the tree (models/gpt2-mini), else smoke (tiny random
 # models: proves the wiring only).
 DEFAULT_SCALE := $(if $(wildcard models/gpt2-mini/model.safetensors),mini,smoke)
-TABLE2_SCALE = $(or $(SCALE),$(DEFAULT_SCALE))
+RUN_SCALE = $(or $(SCALE),$(DEFAULT_SCALE))
+REPRODUCTIONS := $(notdir $(patsubst %/,%,$(dir $(wildcard reproductions/*/config.yaml))))
+# run every run of one reproduction (skipping finished ones), then its table and the claims file
+define reproduce
+	$(PY) -m repro.cli run --reproduction $(1) --scale $(RUN_SCALE) --results-dir $(RESULTS_DIR)
+	$(PY) -m repro.cli aggregate --reproduction $(1) --scale $(RUN_SCALE) --results-dir $(RESULTS_DIR)
+	$(PY) -m repro.cli claims --results-dir $(RESULTS_DIR) > /dev/null
+endef
+
 reproduce-table2:
-	$(PY) -m repro.cli run --reproduction table2_table_to_text --scale $(TABLE2_SCALE) --results-dir $(RESULTS_DIR)
-	$(PY) -m repro.cli aggregate --reproduction table2_table_to_text --scale $(TABLE2_SCALE) --results-dir $(RESULTS_DIR)
+	$(call reproduce,table2_table_to_text)
+
+reproduce-all:
+	@start=$$(date +%s); for r in $(REPRODUCTIONS); do $(MAKE) --no-print-directory reproduce-$$r || exit 1; done; \
+	echo "reproduce-all ($(RUN_SCALE)): $$(( ($$(date +%s) - start) / 60 )) minutes"
+
+reproduce-%: reproductions/%/config.yaml
+	$(call reproduce,$*)
 
 # Issue 6's evidence: E2E at mini scale with and without pretraining (the table2 mini E2E runs).
 mini-lm-check:
