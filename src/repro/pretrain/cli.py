@@ -49,6 +49,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .evaluate import MIN_SOURCE_GAIN_NATS
     from .plot import plot_training_curve
     from .recipes import get_recipe
     from .train import LOG_FILE, train
@@ -69,6 +70,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.recipe}: {kind} (unigram baseline {v['unigram']['ppl']:.1f}) "
               f"over {v['model']['tokens']} tokens; saved {result.metrics['fp16_check']['saved_dtype']} to "
               f"{result.out_dir}; curve {figure}")
+        gain = v.get("source_gain_nats")
+        if gain is not None and gain < MIN_SOURCE_GAIN_NATS:
+            print(f"WARNING: {args.recipe} does not use its encoder: the noised source lowers the loss by only "
+                  f"{gain:.4f} nats/token (< {MIN_SOURCE_GAIN_NATS}). Do not use it for conditional tasks; "
+                  f"see models/README.md.", file=sys.stderr)
+            return 3
     return 0
 
 

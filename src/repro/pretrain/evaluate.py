@@ -121,4 +121,16 @@ def score(model, recipe, train_blocks, valid_blocks, limit: int | None = None) -
     if recipe.arch == "bart":
         result["model_mask_only_source"] = perplexity(
             model, valid_blocks.eval_batches(recipe, limit, source="mask_only"), recipe.arch)
+        result["source_gain_nats"] = source_gain(result["model"], result["model_mask_only_source"])
     return result
+
+
+# a BART whose denoising loss is within this of its loss without a source does not use its encoder
+MIN_SOURCE_GAIN_NATS = 0.1
+
+
+def source_gain(denoising: dict, mask_only: dict) -> float:
+    """Nats/token the noised source saves over a source of one <mask>: ~0 means the encoder is unused
+    (the decoder has become an unconditional LM; seen in a bart-mini run whose encoder collapsed to
+    one output vector for every input). A BART that copies its source gains several nats."""
+    return mask_only["loss"] - denoising["loss"]

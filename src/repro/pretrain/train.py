@@ -40,7 +40,7 @@ import torch
 from . import PretrainError
 from .corpus import Corpus, load_corpus
 from .data import IGNORE_INDEX, build_blocks
-from .evaluate import perplexity, score
+from .evaluate import perplexity, score, source_gain
 from .recipes import Recipe
 
 RUN_FILE = "recipe.json"
@@ -203,6 +203,8 @@ def _train(recipe: Recipe, out: Path, state: str, corpus, *, stop_after, progres
                             f"{len(valid_blocks)} validation blocks of {recipe.seq_len} tokens (need at least "
                             f"{recipe.batch_size} and 1). Use a larger corpus (REPRO_CORPUS_DIR / --corpus).")
     periodic_eval = list(valid_blocks.eval_batches(recipe, recipe.eval_batches))
+    periodic_mask_only = list(valid_blocks.eval_batches(recipe, recipe.eval_batches, source="mask_only")) \
+        if recipe.arch == "bart" else None
 
     model = recipe.build_model()
     opt, sched = make_optimizer(model, recipe)
@@ -258,7 +260,11 @@ def _train(recipe: Recipe, out: Path, state: str, corpus, *, stop_after, progres
             window_loss, window_tokens, window_steps, window_time = 0.0, 0, 0, 0.0
         if step % recipe.eval_every == 0 or step == recipe.max_steps:
             val = perplexity(model, periodic_eval, recipe.arch)
-            _log(out, event="eval", step=step, val_loss=val["loss"], val_ppl=val["ppl"], val_tokens=val["tokens"])
+            extra = {}
+            if periodic_mask_only:  # bart: is the encoder used? (source_gain ~ 0: it is not)
+                extra["source_gain_nats"] = source_gain(val, perplexity(model, periodic_mask_only, recipe.arch))
+            _log(out, event="eval", step=step, val_loss=val["loss"], val_ppl=val["ppl"], val_tokens=val["tokens"],
+                 **extra)
         if step % recipe.checkpoint_every == 0 or step == recipe.max_steps:
             checkpoint()
         bar.update(1)
