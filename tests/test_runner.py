@@ -85,7 +85,7 @@ def test_mini_scale_uses_the_mini_model_and_per_dataset_limits(table2):
     assert control.run_id != ft.run_id and "scratch" in control.run_id
     assert control.train == ft.train  # the same recipe, only the weights differ
     assert "eval_inputs" not in ft.limits  # all 630 E2E test inputs
-    assert specs[("dart", "GPT-2 Medium", "FINE-TUNE (full)")].limits["eval_inputs"] == 500
+    assert specs[("dart", "GPT-2 Medium", "FINE-TUNE (full)")].limits["eval_inputs"] == 200
     assert specs[("dart", "GPT-2 Medium", "FINE-TUNE (full)")].train_split == "dev"
     assert specs[("dart", "GPT-2 Medium", "PREFIX(0.1%)")].options["prefix_length"] == 10
     assert not [k for k in specs if k[1] == "GPT-2 Large"]
@@ -103,7 +103,7 @@ def test_subsets_are_fixed_and_keep_file_order():
 def test_limit_and_model_dataset_errors_name_the_choices(tmp_path, table2):
     text = table2.path.read_text()
     bad = tmp_path / "config.yaml"
-    bad.write_text(text.replace("eval_inputs: {webnlg: 500, dart: 500}", "eval_inputs: {webnlg: 500, xsum: 5}"))
+    bad.write_text(text.replace("eval_inputs: {webnlg: 200, dart: 200}", "eval_inputs: {webnlg: 200, xsum: 5}"))
     with pytest.raises(ConfigError, match=r"limits.eval_inputs names datasets \['xsum'\]"):
         load_reproduction(str(bad))
     bad.write_text(text.replace("eval_subset: random", "eval_subset: shuffled"))
