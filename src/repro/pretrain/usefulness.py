@@ -53,6 +53,8 @@ def report(results_dir: str | Path) -> str:
         if pre and ctl:
             gain = pre["BLEU"] - ctl["BLEU"]
             lines.append(f"| {method}: BLEU gain from pretraining | {gain:+.2f} | > 0 | {'met' if gain > 0 else 'missed'} |")
+    lines += ["", "One seed per run (the mini scale's `seeds`): a gain smaller than the seed-to-seed spread, "
+              "which one seed cannot show, is not evidence either way."]
     return "\n".join(lines) + "\n"
 
 
