@@ -127,3 +127,18 @@ def test_scratch_model_is_the_architecture_without_the_weights():
     w = "transformer.h.0.attn.c_attn.weight"
     assert not torch.equal(scratch.state_dict()[w], pretrained.state_dict()[w])
     assert torch.equal(scratch.state_dict()[w], again.state_dict()[w])  # seeded
+
+
+def test_dart_scoring_uses_the_official_three_references(table2):
+    """Entries with more than 8 references (the METEOR script's limit) score against the first three,
+    as the official all-delex-reference{0,1,2}.lex files do."""
+    from repro.data import load
+    from repro.runner import DART_REFERENCES, score
+
+    many = [ex for ex in load("dart", "test") if len(ex.references) > 8][:2]
+    assert many and DART_REFERENCES == 3
+    spec = table2.runs("mini", ["dart"])[0]
+    scores = {s["metric"]: s["value"] for s in score(spec, [ex.references[2] for ex in many], many)}
+    assert scores["BLEU"] == pytest.approx(100.0)  # reference 2 is among the three used
+    scores = {s["metric"]: s["value"] for s in score(spec, [ex.references[8] for ex in many], many)}
+    assert scores["BLEU"] < 100.0  # reference 8 is not

@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # keep `repro --help` and `repro score` free of the torch imp
 
 # registry dataset name and split names per dataset
 REGISTRY_DATASET = {"e2e": "E2E", "webnlg": "WebNLG", "dart": "DART", "xsum": "XSUM"}
+DART_REFERENCES = 3  # references per entry the official DART scoring uses
 
 
 def _write_json(path: Path, data) -> None:
@@ -110,7 +111,9 @@ def score(spec: RunSpec, outputs: list[str], examples) -> list[dict]:
     if dataset == "dart":
         from repro.metrics import dart
 
-        width = max(len(ex.references) for ex in examples)
+        # the official evaluation reads three reference files (all-delex-reference{0,1,2}.lex): the
+        # first three references of each entry (lowercased and tokenized there; cased text here)
+        width = min(DART_REFERENCES, max(len(ex.references) for ex in examples))
         streams = [[ex.references[k] if k < len(ex.references) else "" for ex in examples] for k in range(width)]
         s = dart.score(outputs, streams, model_metrics=spec.scale == "paper")
         rows = [{"split": "test", "metric": "TER(lower better)" if m == "TER" else m, "value": s[m]}
