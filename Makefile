@@ -15,7 +15,7 @@ help:
 	@echo "make setup   - create $(VENV)/ and install the package (CPU torch 2.13.0 pinned)"
 	@echo "make test    - run the test suite offline (HF_HUB_OFFLINE=1)"
 	@echo "make bench   - training-step throughput and peak memory -> results/bench/"
-	@echo "make reproduce-table2 SCALE=smoke|mini|paper RESULTS_DIR=results - ACL Table 2 (table-to-text)"
+	@echo "make reproduce-table2 SCALE=smoke|mini|paper RESULTS_DIR=results [JOBS=2] - ACL Table 2 (table-to-text)"
 	@echo "make reproduce-<dir> SCALE=... - any reproductions/<dir>/ (e.g. prefix_vs_infix, embedding_only)"
 	@echo "make reproduce-all SCALE=... - every reproduction, with the total time"
 	@echo "make mini-lm-check - E2E with gpt2-mini vs the same model from random init (fine-tune, prefix)"
@@ -48,8 +48,14 @@ DEFAULT_SCALE := $(if $(wildcard models/gpt2-mini/model.safetensors),mini,smoke)
 RUN_SCALE = $(or $(SCALE),$(DEFAULT_SCALE))
 REPRODUCTIONS := $(notdir $(patsubst %/,%,$(dir $(wildcard reproductions/*/config.yaml))))
 # run every run of one reproduction (skipping finished ones), then its table and the claims file
+# JOBS=n: n processes share the runs (repro run --shard i/n), one thread each (CPU boxes)
+JOBS ?= 1
 define reproduce
-	$(PY) -m repro.cli run --reproduction $(1) --scale $(RUN_SCALE) --results-dir $(RESULTS_DIR)
+	$(if $(filter 1,$(JOBS)),$(PY) -m repro.cli run --reproduction $(1) --scale $(RUN_SCALE) --results-dir $(RESULTS_DIR),\
+	mkdir -p $(RESULTS_DIR)/$(1)/$(RUN_SCALE); pids=(); for i in $$(seq 0 $$(( $(JOBS) - 1 ))); do \
+	  OMP_NUM_THREADS=1 $(PY) -m repro.cli run --reproduction $(1) --scale $(RUN_SCALE) --results-dir $(RESULTS_DIR) \
+	    --shard $$i/$(JOBS) --no-progress > $(RESULTS_DIR)/$(1)/$(RUN_SCALE)/shard$$i.log 2>&1 & pids+=($$!); done; \
+	for pid in $${pids[@]}; do wait $$pid || exit 1; done)
 	$(PY) -m repro.cli aggregate --reproduction $(1) --scale $(RUN_SCALE) --results-dir $(RESULTS_DIR)
 	$(PY) -m repro.cli claims --results-dir $(RESULTS_DIR) > /dev/null
 endef
