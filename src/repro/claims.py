@@ -27,9 +27,7 @@ No torch import here.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,9 +81,10 @@ def _listify(filters: dict) -> dict[str, list]:
 
 def load_scores(results_dir: str | Path, reproduction: str, scale: str, metric: str) -> list[dict]:
     """One record per finished run: its registry row fields, seed and the value of `metric` per split."""
+    from repro.report import collect_runs
+
     records = []
-    for path in sorted((Path(results_dir) / reproduction / scale).glob("*/metrics.json")):
-        m = json.loads(path.read_text())
+    for m in collect_runs(results_dir, reproduction, scale).finished:
         for score in m["scores"]:
             if score["metric"] == metric and score.get("value") is not None:
                 records.append({**m["row"], "split": score["split"], "seed": m["seed"], "value": score["value"]})

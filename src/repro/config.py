@@ -38,6 +38,7 @@ from typing import Any
 import yaml
 
 from repro.methods import METHODS, ConfigError
+from repro.models import SCRATCH_PREFIX
 from repro.train import TrainConfig
 
 REPO = Path(__file__).resolve().parents[2]
@@ -79,8 +80,8 @@ class RunSpec:
 
     @property
     def run_id(self) -> str:
-        model = Path(self.model_name.removeprefix("scratch:")).name.replace(":", "-")
-        if self.model_name.startswith("scratch:"):  # the random-init control of a local model
+        model = Path(self.model_name.removeprefix(SCRATCH_PREFIX)).name.replace(":", "-")
+        if self.model_name.startswith(SCRATCH_PREFIX):  # the random-init control of a local model
             model = "scratch-" + model
         row = "".join(c if c.isalnum() else "-" for c in self.row.lower()).strip("-")
         while "--" in row:
@@ -159,12 +160,12 @@ def validate(raw: dict, name: str) -> None:
         _check_keys(f"{name}: scale {scale!r} train", sc.get("train", {}), TRAIN_KEYS)
         _check_keys(f"{name}: scale {scale!r} limits", sc.get("limits", {}), LIMIT_KEYS)
         for key, value in sc.get("limits", {}).items():
-            per_dataset = value if isinstance(value, dict) else {"(all)": value}
-            unknown = sorted(set(per_dataset) - {"(all)", *raw["datasets"]})
+            values = value if isinstance(value, dict) else {}  # {dataset: value}, or one value for all
+            unknown = sorted(set(values) - set(raw["datasets"]))
             if unknown:
                 raise ConfigError(f"{name}: scale {scale!r} limits.{key} names datasets {unknown}; "
                                   f"the reproduction defines {raw['datasets']}")
-            if key.endswith("_subset") and set(per_dataset.values()) - set(SUBSETS):
+            if key.endswith("_subset") and set(values.values() if values else [value]) - set(SUBSETS):
                 raise ConfigError(f"{name}: scale {scale!r} limits.{key} must be one of {SUBSETS}")
         unknown_models = sorted(set(sc.get("models", {})) - set(raw["models"]))
         if unknown_models or not sc.get("models"):

@@ -30,10 +30,12 @@ def architecture(model: nn.Module) -> str:
     return SUPPORTED_MODEL_TYPES[model_type]
 
 
-def load_base_model(name_or_path: str, *, dtype: torch.dtype | None = None):
+def load_base_model(name_or_path: str, *, dtype: torch.dtype | None = None, pretrained: bool = True):
     """Load (model, tokenizer) with `from_pretrained`, in eval mode.
 
     A hub name needs internet (or a filled Hugging Face cache); a local directory works offline.
+    `pretrained=False` builds the same architecture from its config with fresh random weights
+    (seed torch first), without reading the weights file.
     """
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
@@ -53,7 +55,7 @@ def load_base_model(name_or_path: str, *, dtype: torch.dtype | None = None):
         )
     auto = AutoModelForCausalLM if SUPPORTED_MODEL_TYPES[config.model_type] == "decoder_only" else AutoModelForSeq2SeqLM
     kwargs = {"dtype": dtype} if dtype is not None else {}
-    model = auto.from_pretrained(name_or_path, **kwargs)
+    model = auto.from_pretrained(name_or_path, **kwargs) if pretrained else auto.from_config(config, **kwargs)
     tokenizer = AutoTokenizer.from_pretrained(name_or_path)
     if tokenizer.pad_token is None:  # GPT-2 has none; pad positions are always masked out
         tokenizer.pad_token = tokenizer.eos_token
@@ -116,24 +118,12 @@ def tiny_model_and_tokenizer(kind: str, texts: list[str], seed: int = 0, vocab_s
     return model, tokenizer
 
 
-def scratch_model(name_or_path: str, seed: int):
-    """The architecture and tokenizer of `name_or_path` with freshly initialised weights: the
-    "no pretraining" control of the mini models (`scratch:models/gpt2-mini`)."""
-    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
-
-    pretrained, tokenizer = load_base_model(name_or_path)
-    auto = AutoModelForCausalLM if architecture(pretrained) == "decoder_only" else AutoModelForSeq2SeqLM
-    torch.manual_seed(seed)
-    model = auto.from_config(pretrained.config)
-    model.eval()
-    return model, tokenizer
-
-
 def load_model_for_run(model_name: str, train_texts: list[str], seed: int):
     """`tiny:gpt2` / `tiny:bart` (smoke), `scratch:<path>` (that model's architecture, random
     weights), or anything `from_pretrained` accepts (mini, paper)."""
     if model_name.startswith(TINY_PREFIX):
         return tiny_model_and_tokenizer(model_name[len(TINY_PREFIX):], train_texts, seed)
-    if model_name.startswith(SCRATCH_PREFIX):
-        return scratch_model(model_name[len(SCRATCH_PREFIX):], seed)
+    if model_name.startswith(SCRATCH_PREFIX):  # the "no pretraining" control (scratch:models/gpt2-mini)
+        torch.manual_seed(seed)
+        return load_base_model(model_name[len(SCRATCH_PREFIX):], pretrained=False)
     return load_base_model(model_name)

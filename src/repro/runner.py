@@ -153,7 +153,6 @@ def run(spec: RunSpec, results_dir: str | Path = "results", force: bool = False,
     resolved = {**spec.to_dict(), "fingerprint": spec.fingerprint()}
     if config_path.exists() and json.loads(config_path.read_text()).get("fingerprint") != resolved["fingerprint"]:
         raise RuntimeError(f"{run_dir} holds a run with a different config; pass force=True (--force) to redo it")
-    accelerator.wait_for_everyone()
     if main:
         _write_json(config_path, resolved)
     began = time.time()
@@ -198,9 +197,12 @@ def run_reproduction(name: str, scale: str, results_dir: str | Path = "results",
                      force: bool = False, progress: bool = True, shard: str | None = None) -> list[Path]:
     """Every run of a reproduction at one scale; `shard` "i/n" keeps runs i, i+n, i+2n, ... (0-based),
     so n processes or machines can share the runs of one scale."""
+    from accelerate import PartialState
+
     from repro.config import load_reproduction
     from repro.methods import ConfigError
 
+    main = PartialState().is_main_process  # one process, or the first of `accelerate launch`
     reproduction = load_reproduction(name)
     specs = reproduction.runs(scale, datasets)
     if shard:
@@ -212,7 +214,7 @@ def run_reproduction(name: str, scale: str, results_dir: str | Path = "results",
         specs = specs[index::count]
     done = []
     for i, spec in enumerate(specs, 1):
-        if os.environ.get("RANK", "0") == "0":
+        if main:
             print(f"[{i}/{len(specs)}] {spec.run_id}", flush=True)
         done.append(run(spec, results_dir, force=force, progress=progress))
     return done

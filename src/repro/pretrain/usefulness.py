@@ -10,7 +10,6 @@ gain from pretraining, and each target of the mini-LM issue (E2E BLEU >= 0.55 fi
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -22,11 +21,14 @@ METRICS = ("BLEU", "NIST", "METEOR", "ROUGE-L", "CIDEr")
 
 def collect(results_dir: str | Path) -> dict[tuple[str, str], dict[str, float]]:
     """{(model row, method): {metric: value}} of the finished mini E2E runs (first seed found)."""
+    from repro.report import collect_runs
+
+    if not (Path(results_dir) / REPRODUCTION / "mini").is_dir():
+        return {}
     found = {}
-    for path in sorted((Path(results_dir) / REPRODUCTION / "mini").glob("e2e-*/metrics.json")):
-        metrics = json.loads(path.read_text())
+    for metrics in collect_runs(results_dir, REPRODUCTION, "mini").finished:
         key = (metrics["row"]["model"], metrics["row"]["method"])
-        if key[1] in ROWS and key not in found:
+        if metrics["row"]["dataset"] == "E2E" and key[1] in ROWS and key not in found:
             found[key] = {s["metric"]: s["value"] for s in metrics["scores"]} | {"_model": metrics["model_name"]}
     return found
 
