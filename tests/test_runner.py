@@ -142,3 +142,62 @@ def test_dart_scoring_uses_the_official_three_references(table2):
     assert scores["BLEU"] == pytest.approx(100.0)  # reference 2 is among the three used
     scores = {s["metric"]: s["value"] for s in score(spec, [ex.references[8] for ex in many], many)}
     assert scores["BLEU"] < 100.0  # reference 8 is not
+
+
+def test_xsum_runs_are_scored_with_rouge_under_the_registry_names():
+    from repro.data import load
+    from repro.runner import score
+
+    spec = load_reproduction("table3_xsum").runs("smoke")[0]
+    docs = load("xsum", "human_eval")[:3]
+    perfect = {s["metric"]: s for s in score(spec, [ex.references[0] for ex in docs], docs)}
+    assert sorted(perfect) == ["ROUGE-1", "ROUGE-2", "ROUGE-L"]
+    assert all(s["split"] == "test" and s["value"] == pytest.approx(100.0) for s in perfect.values())
+    swapped = {s["metric"]: s["value"] for s in score(spec, [docs[1].references[0], docs[2].references[0],
+                                                              docs[0].references[0]], docs)}
+    assert swapped["ROUGE-2"] < 50.0
+
+
+def test_superglue_runs_are_scored_on_the_generated_label_word(table2):
+    import dataclasses
+
+    from repro.data import load
+    from repro.runner import score
+
+    examples = load("cb", "dev")[:6]
+    spec = dataclasses.replace(table2.runs("smoke", ["e2e"])[0], dataset="cb", eval_split="dev")
+    gold = [ex.meta["label"] for ex in examples]
+    right = {s["metric"]: s for s in score(spec, [f" {g}." for g in gold], examples)}
+    assert right["acc"]["value"] == pytest.approx(100.0) and right["acc"]["split"] == "dev"
+    wrong = [("neutral" if g == "entailment" else "entailment") for g in gold]
+    assert {s["metric"]: s["value"] for s in score(spec, wrong, examples)}["acc"] == pytest.approx(0.0)
+    half = gold[:3] + wrong[3:]
+    assert {s["metric"]: s["value"] for s in score(spec, half, examples)}["acc"] == pytest.approx(50.0)
+
+
+def test_data_source_is_local_with_a_data_dir_and_the_hub_without(monkeypatch, tmp_path):
+    from repro.runner import data_source
+
+    monkeypatch.delenv("REPRO_DATA_SOURCE", raising=False)
+    monkeypatch.setenv("REPRO_DATA_DIR", str(tmp_path))
+    assert data_source() == "local"
+    monkeypatch.setenv("REPRO_DATA_DIR", str(tmp_path / "absent"))
+    assert data_source() == "hub"
+    monkeypatch.setenv("REPRO_DATA_DIR", "")
+    assert data_source() == "hub"
+    monkeypatch.setenv("REPRO_DATA_SOURCE", "local")
+    assert data_source() == "local"
+    monkeypatch.setenv("REPRO_DATA_SOURCE", "kaggle")
+    with pytest.raises(ConfigError, match="local.*hub"):
+        data_source()
+
+
+def test_check_data_exits_3_naming_the_missing_files(capsys):
+    from repro.cli import main
+    from repro.runner import DATA_MISSING_EXIT
+
+    assert main(["run", "--reproduction", "table3_xsum", "--scale", "smoke", "--check-data"]) == 0
+    assert "xsum/hf_fixture (local): 10 inputs" in capsys.readouterr().out
+    assert main(["run", "--reproduction", "table3_xsum", "--scale", "mini", "--check-data"]) == DATA_MISSING_EXIT
+    err = capsys.readouterr().err
+    assert "xsum/train.jsonl" in err and "export_hub_to_jsonl" in err

@@ -22,6 +22,7 @@ import os
 import platform
 import random
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,7 +31,12 @@ if TYPE_CHECKING:  # keep `repro --help` and `repro score` free of the torch imp
     from repro.config import RunSpec
 
 # registry dataset name and split names per dataset
-REGISTRY_DATASET = {"e2e": "E2E", "webnlg": "WebNLG", "dart": "DART", "xsum": "XSUM"}
+REGISTRY_DATASET = {"e2e": "E2E", "webnlg": "WebNLG", "dart": "DART", "xsum": "XSUM",
+                    "xsum_news_to_sports": "XSUM", "xsum_within_news": "XSUM",
+                    "boolq": "BoolQ", "cb": "CB", "copa": "COPA", "rte": "RTE", "wic": "WiC"}
+# registry split of a run's evaluation split (SuperGLUE is reported on dev: its test labels are hidden)
+REGISTRY_SPLIT = {"dev": "dev", "fewglue_dev32": "dev"}
+XSUM_SPLIT = {"xsum": "test", "xsum_news_to_sports": "news-to-sports", "xsum_within_news": "within-news"}
 DART_REFERENCES = 3  # references per entry the official DART scoring uses
 
 
@@ -60,6 +66,7 @@ def provenance(seed: int) -> dict:
             versions[pkg] = None
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"cpu ({platform.processor() or platform.machine()})"
     return {"git_commit": git("rev-parse", "HEAD"), "git_dirty": bool(git("status", "--porcelain")),
+            "data_source": data_source(),
             "versions": versions, "python": platform.python_version(), "device": device,
             "torch_threads": torch.get_num_threads(), "seed": seed}
 
@@ -77,13 +84,33 @@ def subset(items: list, n: int | None, how: str = "first") -> list:
     return items[:n]
 
 
+DATA_SOURCE_ENV = "REPRO_DATA_SOURCE"
+
+
+def data_source() -> str:
+    """Where runs read their data: `$REPRO_DATA_SOURCE` (local | hub) if set; else "local" (the
+    original files under `$REPRO_DATA_DIR`) when that directory exists, and "hub" (the Hugging
+    Face datasets, network needed) when it does not — a GPU box without a copy of shared/data."""
+    from repro.data import SOURCES
+    from repro.methods import ConfigError
+
+    chosen = os.environ.get(DATA_SOURCE_ENV)
+    if chosen:
+        if chosen not in SOURCES:
+            raise ConfigError(f"{DATA_SOURCE_ENV}={chosen!r}; choose one of {SOURCES}")
+        return chosen
+    data_dir = os.environ.get("REPRO_DATA_DIR")
+    return "local" if data_dir and Path(data_dir).is_dir() else "hub"
+
+
 def load_data(spec: RunSpec):
     """(training pairs, evaluation examples) after the scale's limits: `train_pairs` / `eval_inputs`
     sizes, taken as the first ones or at random (`train_subset` / `eval_subset`: first | random)."""
     from repro.data import load, training_pairs
 
-    pairs = training_pairs(load(spec.dataset, spec.train_split))
-    evaluation = load(spec.dataset, spec.eval_split)
+    source = data_source()
+    pairs = training_pairs(load(spec.dataset, spec.train_split, source=source))
+    evaluation = load(spec.dataset, spec.eval_split, source=source)
     pairs = subset(pairs, spec.limits.get("train_pairs"), spec.limits.get("train_subset", "first"))
     evaluation = subset(evaluation, spec.limits.get("eval_inputs"), spec.limits.get("eval_subset", "first"))
     return pairs, evaluation
@@ -123,7 +150,31 @@ def score(spec: RunSpec, outputs: list[str], examples) -> list[dict]:
                          "unavailable": s.get(f"{m}_unavailable")} if s.get(m) is None else
                         {"split": "test", "metric": m, "value": s[m]})
         return rows
-    raise NotImplementedError(f"scoring for dataset {dataset!r} is not wired into the runner yet")
+    if dataset.startswith("xsum"):
+        from repro.metrics import xsum
+
+        s = xsum.score(outputs, [ex.references[0] for ex in examples])
+        return [{"split": XSUM_SPLIT[dataset], "metric": m, "value": s[k]}
+                for m, k in (("ROUGE-1", "rouge1"), ("ROUGE-2", "rouge2"), ("ROUGE-L", "rougeL"))]
+    if dataset in SUPERGLUE_TASKS:
+        from repro.metrics import superglue
+
+        # the generated text is the prediction (T5 / Lester: a label word); anything else is wrong
+        predictions = [normalize_label(o) for o in outputs]
+        s = superglue.score(dataset, predictions, [ex.meta["label"] for ex in examples])
+        split = REGISTRY_SPLIT.get(spec.eval_split, spec.eval_split)
+        return [{"split": split, "metric": "acc" if m == "accuracy" else "F1", "value": 100 * v}
+                for m, v in s.items()]
+    raise NotImplementedError(f"scoring for dataset {dataset!r} is not wired into the runner; "
+                              f"scored datasets: {sorted(REGISTRY_DATASET)}")
+
+
+SUPERGLUE_TASKS = ("boolq", "cb", "copa", "rte", "wic")  # single-label tasks (not MultiRC / ReCoRD)
+
+
+def normalize_label(output: str) -> str:
+    """A generated answer as a label: stripped of surrounding whitespace and final punctuation."""
+    return output.strip().rstrip(".").strip()
 
 
 def run(spec: RunSpec, results_dir: str | Path = "results", force: bool = False, progress: bool = True) -> Path:
@@ -193,10 +244,22 @@ def run(spec: RunSpec, results_dir: str | Path = "results", force: bool = False,
     return run_dir
 
 
+def check_run_data(specs: list[RunSpec]) -> None:
+    """Load every (dataset, split) the runs need, once each; raises DataMissingError (naming the
+    file and the fix) for the first one that is missing."""
+    from repro.data import load
+
+    source = data_source()
+    for dataset, split in dict.fromkeys((s.dataset, split) for s in specs for split in (s.train_split, s.eval_split)):
+        print(f"{dataset}/{split} ({source}): {len(load(dataset, split, source=source))} inputs", flush=True)
+
+
 def run_reproduction(name: str, scale: str, results_dir: str | Path = "results", datasets=None,
-                     force: bool = False, progress: bool = True, shard: str | None = None) -> list[Path]:
+                     force: bool = False, progress: bool = True, shard: str | None = None,
+                     check_data: bool = False) -> list[Path]:
     """Every run of a reproduction at one scale; `shard` "i/n" keeps runs i, i+n, i+2n, ... (0-based),
-    so n processes or machines can share the runs of one scale."""
+    so n processes or machines can share the runs of one scale. `check_data`: only check that
+    the data of every run can be read (`repro run --check-data`; exit status 3 when it cannot)."""
     from accelerate import PartialState
 
     from repro.config import load_reproduction
@@ -212,6 +275,9 @@ def run_reproduction(name: str, scale: str, results_dir: str | Path = "results",
         except (ValueError, AssertionError):
             raise ConfigError(f"--shard {shard!r}: expected i/n with 0 <= i < n, e.g. 0/2") from None
         specs = specs[index::count]
+    if check_data:
+        check_run_data(specs)
+        return []
     done = []
     for i, spec in enumerate(specs, 1):
         if main:
@@ -233,6 +299,23 @@ def add_parser(subparsers):
     parser.add_argument("--force", action="store_true", help="recompute finished runs")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--shard", default=None, help="i/n: only runs i, i+n, ... (share a scale among n processes)")
-    parser.set_defaults(func=lambda args: run_reproduction(
-        args.reproduction, args.scale, args.results_dir, args.dataset, args.force, not args.no_progress,
-        args.shard) and 0)
+    parser.add_argument("--check-data", action="store_true",
+                        help="only check that every run's data can be read; exit status 3 if some is missing")
+    parser.set_defaults(func=_run_command)
+
+
+def _run_command(args) -> int:
+    from repro.data import DataMissingError
+
+    try:
+        run_reproduction(args.reproduction, args.scale, args.results_dir, args.dataset, args.force,
+                         not args.no_progress, args.shard, args.check_data)
+    except DataMissingError as err:
+        if not args.check_data:
+            raise
+        print(f"repro run --check-data: {args.reproduction} ({args.scale}): data missing: {err}", file=sys.stderr)
+        return DATA_MISSING_EXIT
+    return 0
+
+
+DATA_MISSING_EXIT = 3  # `repro run --check-data`: some data a run needs cannot be read

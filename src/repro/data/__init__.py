@@ -144,8 +144,9 @@ def load(
         return local_loader(split, data_dir, **options)
     if source == "hub":
         if split not in HUB_SPLITS:
-            raise ValueError(
-                f"split {split!r} of {name!r} exists only locally; hub splits: train, dev, test"
+            raise DataMissingError(
+                f"split {split!r} of {name!r} exists only in local files (a copy of shared/data/, "
+                f"see its MANIFEST.md; set REPRO_DATA_DIR); hub splits: train, dev, test"
             )
         return hub_loader(split, data_dir, **options)
     raise ValueError(f"unknown source {source!r}; valid sources: {', '.join(SOURCES)}")

@@ -138,7 +138,7 @@ Checkpoints every 100 steps (~5.5 min of work lost at most on a kill)."""
 
 BART_MINI = Recipe(
     name="bart-mini", arch="bart", vocab_size=8192, d_model=192, n_layers=4, n_heads=3,
-    seq_len=256, batch_size=16, max_steps=1000, lr=1e-3, warmup_steps=50,
+    seq_len=256, batch_size=16, max_steps=1000, lr=5e-4, warmup_steps=200,
     log_every=10, eval_every=100, eval_batches=8, checkpoint_every=100,
 )
 """bart-mini: BartForConditionalGeneration, 4 encoder + 4 decoder layers, d 192, 3 heads, FFN 768,
