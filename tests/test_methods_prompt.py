@@ -5,7 +5,7 @@ from transformers.models.bart.modeling_bart import shift_tokens_right
 
 from repro import methods
 from repro.methods import ConfigError, PromptConfig, PromptTuning
-from repro.models import tiny_bart, tiny_gpt2
+from repro.models import tiny_bart, tiny_gpt2, tiny_t5
 
 
 @pytest.mark.parametrize("reparameterization", ["none", "mlp", "lstm"])
@@ -39,6 +39,35 @@ def test_bart_prompt_goes_in_front_of_the_encoder_input():
         assert (reference - tuner.logits(src, mask, labels)).abs().max() <= 1e-5
 
 
+@pytest.mark.parametrize("tied", [False, True])  # T5 v1.1 / LM-adapted (untied head) and original T5
+def test_t5_prompt_matches_t5s_own_forward_loss_and_generate(tied):
+    """Lester et al.'s setting: the prompt in front of T5's encoder input; loss and logits equal
+    T5ForConditionalGeneration's own on the same input embeddings; only the prompt trains."""
+    model = tiny_t5(tie_word_embeddings=tied, initializer_factor=3.0)
+    tuner = PromptTuning(model, PromptConfig(prompt_length=3, init="random_uniform")).eval()
+    src = torch.randint(2, 60, (2, 7), generator=torch.Generator().manual_seed(1))
+    mask = torch.ones_like(src)
+    mask[1, 5:] = 0
+    labels = torch.randint(2, 60, (2, 4), generator=torch.Generator().manual_seed(2))
+    embeds = torch.cat([tuner.prompt().expand(2, -1, -1), model.get_input_embeddings()(src)], 1)
+    full_mask = torch.cat([torch.ones(2, 3, dtype=torch.long), mask], 1)
+    with torch.no_grad():
+        reference = model(inputs_embeds=embeds, attention_mask=full_mask, labels=labels)
+        assert (reference.logits - tuner.logits(src, mask, labels)).abs().max() <= 1e-5
+    loss = tuner(src, mask, labels).loss
+    assert loss.item() == pytest.approx(reference.loss.item(), rel=1e-5)  # T5 uses a token mean
+    loss.backward()
+    assert [n for n, p in tuner.named_parameters() if p.grad is not None] == ["encoder.embedding"]
+    out = tuner.generate(src, mask, num_beams=2, max_new_tokens=5, do_sample=False)
+    assert out.shape[0] == 2 and out.shape[1] <= 6 and (out[:, 0] == 0).all()  # starts with the decoder start
+
+
+def test_methods_that_reach_into_gpt2_or_bart_refuse_t5():
+    for method in ("prefix", "infix", "adapter", "finetune"):
+        with pytest.raises(ConfigError, match="supports model types.*not 't5'"):
+            methods.build(tiny_t5(), method, {})
+
+
 def test_prompt_initializers(word_tokenizer):
     model = tiny_bart(vocab_size=len(word_tokenizer))
     uniform = PromptTuning(model, PromptConfig(prompt_length=50)).encoder.embedding
@@ -55,6 +84,9 @@ def test_prompt_initializers(word_tokenizer):
     for row in labels[2:]:  # the rest: embeddings of distinct non-special vocabulary tokens
         matches = [i for i in range(len(word_tokenizer)) if torch.allclose(row, table[i])]
         assert len(matches) == 1 and matches[0] not in specials
+    short = PromptTuning(model, PromptConfig(prompt_length=1, init="class_labels", class_labels=("cheap", "coffee shop")),
+                         tokenizer=word_tokenizer).encoder.embedding  # more labels than positions: the first ones
+    assert short.shape[0] == 1 and torch.allclose(short[0], labels[0])
     sampled = PromptTuning(model, PromptConfig(prompt_length=6, init="sampled_vocab", vocab_population=10),
                            tokenizer=word_tokenizer).encoder.embedding
     picked = {next(i for i in range(len(word_tokenizer)) if torch.allclose(row, table[i])) for row in sampled}

@@ -59,8 +59,10 @@ class DiesAfter:
         return self.collator.train_batch(pairs)
 
 
-def test_resumed_training_equals_uninterrupted(tmp_path, bpe_tokenizer, e2e_pairs):
-    config = TrainConfig(learning_rate=1e-2, epochs=2, batch_size=4, checkpoint_every=2, seed=3)
+@pytest.mark.parametrize("optimizer,schedule", [("adamw", "linear"), ("adafactor", "constant")])
+def test_resumed_training_equals_uninterrupted(tmp_path, bpe_tokenizer, e2e_pairs, optimizer, schedule):
+    config = TrainConfig(learning_rate=1e-2, epochs=2, batch_size=4, checkpoint_every=2, seed=3,
+                         optimizer=optimizer, schedule=schedule)
     collator = Collator(bpe_tokenizer, encoder_decoder=False)
 
     def fresh():
@@ -82,6 +84,40 @@ def test_resumed_training_equals_uninterrupted(tmp_path, bpe_tokenizer, e2e_pair
     # one log line per optimizer step
     logged = [line for line in (tmp_path / "a" / "train_log.jsonl").read_text().splitlines() if '"train"' in line]
     assert len(logged) == 8
+
+
+def test_optimizers_and_schedules_follow_the_config():
+    from transformers.optimization import Adafactor
+
+    from repro.methods import ConfigError
+    from repro.train import make_optimizer, make_schedule
+
+    params = [torch.nn.Parameter(torch.zeros(3))]
+    lester = TrainConfig(learning_rate=0.3, optimizer="adafactor", schedule="constant", warmup_steps=2,
+                         weight_decay=1e-5)
+    optimizer = make_optimizer(params, lester)
+    assert isinstance(optimizer, Adafactor)
+    group = optimizer.param_groups[0]
+    assert (group["scale_parameter"], group["relative_step"], group["decay_rate"]) == (False, False, -0.8)
+    scheduler = make_schedule(optimizer, lester, total=10)
+    lrs = []
+    for _ in range(6):
+        lrs.append(scheduler.get_last_lr()[0])
+        optimizer.step()
+        scheduler.step()
+    assert lrs == pytest.approx([0.0, 0.15, 0.3, 0.3, 0.3, 0.3])  # warmup, then constant
+    linear = TrainConfig(learning_rate=0.1)
+    optimizer = make_optimizer(params, linear)
+    assert isinstance(optimizer, torch.optim.AdamW)
+    scheduler = make_schedule(optimizer, linear, total=4)
+    for _ in range(2):
+        optimizer.step()
+        scheduler.step()
+    assert scheduler.get_last_lr()[0] == pytest.approx(0.05)  # linear decay to 0 at step 4
+    with pytest.raises(ConfigError, match="adamw.*adafactor"):
+        TrainConfig(optimizer="sgd")
+    with pytest.raises(ConfigError, match="linear.*constant"):
+        TrainConfig(schedule="cosine")
 
 
 def test_decode_returns_one_string_per_source(bpe_tokenizer, e2e_pairs):

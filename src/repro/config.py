@@ -12,7 +12,8 @@ rows:                              # registry method name -> method and options
   "PREFIX(0.1%)": {method: prefix, options: {mid_dim: 512}}
 models:                            # registry model name -> the rows it runs (the paper's layout)
   "GPT-2 Medium": ["PREFIX(0.1%)", ...]
-decode: {num_beams: 5, ...}        # generation options shared by all scales (a scale may override)
+decode: {num_beams: 5, ...}        # generation options shared by all scales (a scale may override);
+                                   # a {dataset: {...}} entry overrides them for one dataset
 scales:
   smoke: {models: {"GPT-2 Medium": "tiny:gpt2"}, seeds: [101], train: {...}, limits: {...}}
   mini:  {models: {"GPT-2 Medium": models/gpt2-mini, "control": "scratch:models/gpt2-mini"},
@@ -20,7 +21,8 @@ scales:
   paper: {models: {"GPT-2 Medium": gpt2-medium, ...}, hyperparameters: {e2e: {"PREFIX(0.1%)": {...}}}}
 ```
 
-`limits` values are numbers for every dataset or {dataset: number}; `train_subset` / `eval_subset`
+`limits` values are numbers for every dataset or {dataset: number}; `train_split` / `eval_split` are
+split names for every dataset or {dataset: split} (defaults train / test); `train_subset` / `eval_subset`
 say whether the first N or a fixed random N are kept (repro.runner.load_data).
 `hyperparameters[dataset][row]` may hold training fields (`repro.train.TrainConfig`) and method
 options; they override the scale's `train` block and the row's options. Unknown keys anywhere are
@@ -123,14 +125,45 @@ class Reproduction:
                     extra = dict((sc.get("hyperparameters") or {}).get(dataset, {}).get(row, {}))
                     train = {**sc.get("train", {}), **{k: v for k, v in extra.items() if k in TRAIN_KEYS}}
                     options = {**row_spec.get("options", {}), **{k: v for k, v in extra.items() if k not in TRAIN_KEYS}}
+                    options = with_class_labels(row_spec["method"], options, dataset)
                     for seed in sc.get("seeds", [101]):
                         specs.append(RunSpec(
                             reproduction=self.name, scale=scale, dataset=dataset, model_row=model_row,
                             model_name=str(path), row=row, method=row_spec["method"], options=options,
-                            train={**train, "seed": seed}, decode={**self.raw.get("decode", {}), **sc.get("decode", {})},
-                            limits=dataset_limits(sc.get("limits", {}), dataset), seed=seed, eval_split=sc.get("eval_split", "test"),
-                            train_split=(sc.get("train_split") or {}).get(dataset, "train")))
+                            train={**train, "seed": seed},
+                            decode={**dataset_decode(self.raw.get("decode", {}), dataset),
+                                    **dataset_decode(sc.get("decode", {}), dataset)},
+                            limits=dataset_limits(sc.get("limits", {}), dataset), seed=seed,
+                            eval_split=dataset_split(sc.get("eval_split"), dataset, "test"),
+                            train_split=dataset_split(sc.get("train_split"), dataset, "train")))
         return specs
+
+
+def with_class_labels(method: str, options: dict, dataset: str) -> dict:
+    """Prompt tuning's class-label init (Lester et al. §3.2) on a SuperGLUE task: when the config
+    names no `class_labels`, they are the task's label words (repro.data.superglue.TASKS)."""
+    from repro.data.superglue import TASKS
+
+    if method != "prompt" or options.get("init") != "class_labels" or options.get("class_labels"):
+        return options
+    if dataset not in TASKS:
+        raise ConfigError(f"init: class_labels on {dataset!r} needs explicit class_labels (label words are "
+                          f"known only for the SuperGLUE tasks {sorted(TASKS)})")
+    return {**options, "class_labels": list(TASKS[dataset].labels)}
+
+
+def dataset_decode(decode: dict, dataset: str) -> dict:
+    """A decode block for one dataset: its shared options, then those under the dataset's own key
+    (e.g. `decode: {num_beams: 5, xsum: {num_beams: 6, length_penalty: 0.8}}`)."""
+    shared = {k: v for k, v in decode.items() if not isinstance(v, dict)}
+    return {**shared, **decode.get(dataset, {})}
+
+
+def dataset_split(value: str | dict | None, dataset: str, default: str) -> str:
+    """A scale's `train_split` / `eval_split`: one split name for all datasets or {dataset: split}."""
+    if isinstance(value, dict):
+        return value.get(dataset, default)
+    return value or default
 
 
 def dataset_limits(limits: dict, dataset: str) -> dict:
@@ -148,11 +181,20 @@ def validate(raw: dict, name: str) -> None:
         _check_keys(f"{name}: row {row!r}", spec, ROW_KEYS)
         if spec.get("method") not in METHODS:
             raise ConfigError(f"{name}: row {row!r} has method {spec.get('method')!r}; choose one of {sorted(METHODS)}")
-        METHODS[spec["method"]].config_class.from_dict(spec.get("options", {}))  # unknown options fail here
+        options = dict(spec.get("options", {}))
+        if spec["method"] == "prompt" and options.get("init") == "class_labels" and not options.get("class_labels"):
+            options["class_labels"] = ["label"]  # filled per dataset by with_class_labels
+        METHODS[spec["method"]].config_class.from_dict(options)  # unknown options fail here
     for model_row, rows in raw["models"].items():
         missing = [r for r in rows if r not in raw["rows"]]
         if missing:
             raise ConfigError(f"{name}: model {model_row!r} lists rows {missing} that are not under 'rows'")
+    for where, decode in [("decode", raw.get("decode", {}))] + [
+            (f"scale {k!r} decode", v.get("decode", {})) for k, v in raw["scales"].items() if isinstance(v, dict)]:
+        nested = sorted(k for k, v in decode.items() if isinstance(v, dict) and k not in raw["datasets"])
+        if nested:
+            raise ConfigError(f"{name}: {where} has per-dataset blocks {nested} for datasets the reproduction "
+                              f"does not define; it defines {raw['datasets']}")
     for scale, sc in raw["scales"].items():
         if scale not in SCALES:
             raise ConfigError(f"{name}: scale {scale!r} is not one of {SCALES}")

@@ -12,7 +12,9 @@ import torch
 from torch import nn
 
 # model_type -> architecture family the methods know how to steer
-SUPPORTED_MODEL_TYPES = {"gpt2": "decoder_only", "bart": "encoder_decoder"}
+# T5 (Lester et al.'s frozen model, e.g. google/t5-large-lm-adapt) serves prompt tuning and fine-tuning
+# only; the prefix-family methods and adapters reach into GPT-2 / BART modules (Tuner.model_types).
+SUPPORTED_MODEL_TYPES = {"gpt2": "decoder_only", "bart": "encoder_decoder", "t5": "encoder_decoder"}
 
 
 class ModelLoadError(RuntimeError):
@@ -25,7 +27,7 @@ def architecture(model: nn.Module) -> str:
     if model_type not in SUPPORTED_MODEL_TYPES:
         raise ValueError(
             f"unsupported model type {model_type!r}: the methods support {sorted(SUPPORTED_MODEL_TYPES)} "
-            "(GPT-2 family for decoder-only, BART family for encoder-decoder)"
+            "(GPT-2 family for decoder-only, BART and T5 families for encoder-decoder)"
         )
     return SUPPORTED_MODEL_TYPES[model_type]
 
@@ -90,6 +92,21 @@ def tiny_bart(*, vocab_size: int = 64, layers: int = 2, heads: int = 2, d_model:
                         max_position_embeddings=max_position_embeddings, **{**options, **overrides})
     torch.manual_seed(seed)
     return BartForConditionalGeneration(config).eval()
+
+
+def tiny_t5(*, vocab_size: int = 64, layers: int = 2, heads: int = 2, d_model: int = 16, seed: int = 0, **overrides):
+    """A T5ForConditionalGeneration (T5 v1.1 style: gated GELU, untied head) with random weights.
+
+    Token ids: 0 = <pad> (also the decoder start), 1 = </s>, as in google/t5-*.
+    """
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    options = dict(pad_token_id=0, eos_token_id=1, decoder_start_token_id=0, feed_forward_proj="gated-gelu",
+                   tie_word_embeddings=False, d_kv=d_model // heads, d_ff=2 * d_model)
+    config = T5Config(vocab_size=vocab_size, d_model=d_model, num_layers=layers, num_decoder_layers=layers,
+                      num_heads=heads, **{**options, **overrides})
+    torch.manual_seed(seed)
+    return T5ForConditionalGeneration(config).eval()
 
 
 TINY_PREFIX = "tiny:"

@@ -29,6 +29,28 @@ from repro.methods.base import ConfigError
 CHECKPOINT = "checkpoint.pt"
 
 
+OPTIMIZERS = ("adamw", "adafactor")
+SCHEDULES = ("linear", "constant")
+
+
+def make_optimizer(params, config: "TrainConfig"):
+    if config.optimizer == "adafactor":
+        from transformers.optimization import Adafactor
+
+        return Adafactor(params, lr=config.learning_rate, scale_parameter=False, relative_step=False,
+                         warmup_init=False, decay_rate=-0.8, clip_threshold=1.0, weight_decay=config.weight_decay)
+    return torch.optim.AdamW(params, lr=config.learning_rate, betas=(0.9, 0.999), eps=1e-8,
+                             weight_decay=config.weight_decay)
+
+
+def make_schedule(optimizer, config: "TrainConfig", total: int):
+    from transformers import get_constant_schedule_with_warmup, get_linear_schedule_with_warmup
+
+    if config.schedule == "constant":
+        return get_constant_schedule_with_warmup(optimizer, config.warmup_steps)
+    return get_linear_schedule_with_warmup(optimizer, config.warmup_steps, total)
+
+
 @dataclass
 class TrainConfig:
     learning_rate: float = 5e-5
@@ -40,10 +62,18 @@ class TrainConfig:
     weight_decay: float = 0.0
     seed: int = 101
     checkpoint_every: int = 500  # optimizer steps; 0 = only at the end
+    # "adamw" (Prefix-Tuning: betas 0.9/0.999, eps 1e-8) or "adafactor" (Lester et al. 2021 §3:
+    # no parameter scaling, beta2 decay 0.8, weight decay 1e-5 via `weight_decay`, clipping 1.0)
+    optimizer: str = "adamw"
+    schedule: str = "linear"  # "linear" (warmup then linear decay to 0) or "constant" (after warmup; Lester)
 
     def __post_init__(self):
         if self.learning_rate <= 0 or self.batch_size <= 0 or self.epochs <= 0:
             raise ConfigError(f"learning_rate, batch_size and epochs must be positive: {self}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"optimizer={self.optimizer!r}; choose one of {OPTIMIZERS}")
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(f"schedule={self.schedule!r}; choose one of {SCHEDULES}")
         if self.max_steps is not None and self.max_steps <= 0:
             raise ConfigError(f"max_steps must be positive, got {self.max_steps}")
 
@@ -104,7 +134,6 @@ def train(tuner, collator, pairs: list[tuple[str, str]], config: TrainConfig, ru
     """
     from accelerate import Accelerator
     from tqdm.auto import tqdm
-    from transformers import get_linear_schedule_with_warmup
 
     accelerator = accelerator or Accelerator()
     main = accelerator.is_main_process
@@ -117,9 +146,8 @@ def train(tuner, collator, pairs: list[tuple[str, str]], config: TrainConfig, ru
     total = config.total_steps(len(pairs))
     torch.manual_seed(config.seed)
     params = tuner.trainable_parameters()
-    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, betas=(0.9, 0.999), eps=1e-8,
-                                  weight_decay=config.weight_decay)
-    scheduler = get_linear_schedule_with_warmup(optimizer, config.warmup_steps, total)
+    optimizer = make_optimizer(params, config)
+    scheduler = make_schedule(optimizer, config, total)
     start = 0
     checkpoint = run_dir / CHECKPOINT
     if checkpoint.exists():

@@ -70,7 +70,12 @@ def require_positive(name: str, value: int):
 
 
 def output_logits(model: nn.Module, hidden: torch.Tensor) -> torch.Tensor:
-    """The model's own LM head (plus BART's `final_logits_bias`) applied to hidden states."""
+    """The model's own LM head (plus BART's `final_logits_bias`) applied to hidden states (original
+    T5 first rescales them by d_model^-0.5, T5 v1.1 does not, as T5ForConditionalGeneration; in
+    transformers 5 the switch is `scale_decoder_outputs`, before it `tie_word_embeddings`)."""
+    cfg = model.config
+    if cfg.model_type == "t5" and getattr(cfg, "scale_decoder_outputs", cfg.tie_word_embeddings):
+        hidden = hidden * cfg.d_model ** -0.5
     logits = model.get_output_embeddings()(hidden)
     bias = getattr(model, "final_logits_bias", None)
     return logits + bias.to(logits.dtype) if bias is not None else logits
@@ -111,6 +116,9 @@ class Tuner(nn.Module):
     method: ClassVar[str] = "base"
     config_class: ClassVar[type[MethodConfig]] = MethodConfig
     trains_base_model: ClassVar[bool] = False
+    # base model types the method can steer (models.SUPPORTED_MODEL_TYPES); the prefix family and
+    # adapters reach into GPT-2 / BART attention and layer modules
+    model_types: ClassVar[tuple[str, ...]] = ("gpt2", "bart")
     # reference loss when config.loss_reduction is None: {architecture: reduction}
     default_loss_reduction: ClassVar[dict[str, str]] = {"decoder_only": "token_mean", "encoder_decoder": "token_mean"}
 
@@ -119,6 +127,9 @@ class Tuner(nn.Module):
         if not isinstance(config, self.config_class):
             raise ConfigError(f"{type(self).__name__} takes a {self.config_class.__name__}, got {type(config).__name__}")
         self.arch = architecture(model)
+        if model.config.model_type not in self.model_types:
+            raise ConfigError(f"method {self.method!r} supports model types {list(self.model_types)}, "
+                              f"not {model.config.model_type!r}")
         self.config = config
         self.model = model
         if not self.trains_base_model:
@@ -184,7 +195,14 @@ class Tuner(nn.Module):
             extra = {"decoder_input_ids": self._decoder_inputs(labels, decoder_input_ids),
                      "decoder_attention_mask": decoder_attention_mask}
         with self._injection():
-            out = self.model.base_model(**self._encode_inputs(input_ids, attention_mask), **extra, use_cache=False)
+            inputs = self._encode_inputs(input_ids, attention_mask)
+            if self.model.base_model is self.model:  # T5: no body module without the LM head
+                encoded = self.model.get_encoder()(**inputs).last_hidden_state
+                return self.model.get_decoder()(
+                    input_ids=extra["decoder_input_ids"], attention_mask=decoder_attention_mask,
+                    encoder_hidden_states=encoded, encoder_attention_mask=inputs["attention_mask"],
+                    use_cache=False).last_hidden_state
+            out = self.model.base_model(**inputs, **extra, use_cache=False)
         return out.last_hidden_state
 
     def forward(self, input_ids, attention_mask, labels, decoder_input_ids=None, decoder_attention_mask=None) -> TunerOutput:

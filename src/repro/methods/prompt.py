@@ -52,8 +52,6 @@ class PromptConfig(MethodConfig):
             raise ConfigError(f"init={self.init!r}; choose one of {PROMPT_INITS}")
         if self.init == "class_labels" and not self.class_labels:
             raise ConfigError("init='class_labels' needs class_labels, e.g. ('yes', 'no')")
-        if len(self.class_labels) > self.prompt_length:
-            raise ConfigError(f"{len(self.class_labels)} class labels do not fit in prompt_length={self.prompt_length}")
 
 
 class PromptEncoder(nn.Module):
@@ -83,6 +81,7 @@ class PromptEncoder(nn.Module):
 class PromptTuning(Tuner):
     method = "prompt"
     config_class = PromptConfig
+    model_types = ("gpt2", "bart", "t5")
     # GPT-2 EMB-n runs through the reference's prefix trainer (--objective_mode 1: per-sequence sum);
     # Lester's T5 setting uses a token-level cross-entropy.
     default_loss_reduction = {"decoder_only": "sequence_sum", "encoder_decoder": "token_mean"}
@@ -110,7 +109,10 @@ class PromptTuning(Tuner):
         if tokenizer is None:
             raise ConfigError(f"init={cfg.init!r} needs the tokenizer: PromptTuning(model, config, tokenizer=...)")
         embed = self.model.get_input_embeddings()  # BART's includes its embedding scale
-        rows = class_label_rows(embed, tokenizer, cfg.class_labels) if cfg.init == "class_labels" else weight[:0]
+        # more labels than positions: the first prompt_length labels, as google-research/prompt-tuning's
+        # from_embedded_list (which skips the rest with a warning)
+        labels = cfg.class_labels[:cfg.prompt_length]
+        rows = class_label_rows(embed, tokenizer, labels) if cfg.init == "class_labels" else weight[:0]
         n_sampled = cfg.prompt_length - rows.shape[0]
         ids = sampled_vocab_ids(n_sampled, embed.weight.shape[0], cfg.vocab_population,
                                 set(tokenizer.all_special_ids))
