@@ -58,6 +58,7 @@ define reproduce
 	  OMP_NUM_THREADS=1 $(PY) -m repro.cli run --reproduction $(1) --scale $(RUN_SCALE) --results-dir $(RESULTS_DIR) \
 	    --shard $$i/$(JOBS) --no-progress > $(RESULTS_DIR)/$(1)/$(RUN_SCALE)/shard$$i.log 2>&1 & pids+=($$!); done; \
 	for pid in $${pids[@]}; do wait $$pid || exit 1; done)
+	$(PY) -m repro.cli ensemble --reproduction $(1) --scale $(RUN_SCALE) --results-dir $(RESULTS_DIR) --no-progress
 	$(PY) -m repro.cli aggregate --reproduction $(1) --scale $(RUN_SCALE) --results-dir $(RESULTS_DIR)
 	$(PY) -m repro.cli claims --results-dir $(RESULTS_DIR) > /dev/null
 endef

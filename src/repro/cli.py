@@ -12,6 +12,7 @@ import sys
 # module path -> registers one or more subcommands via add_parser(subparsers)
 SUBCOMMANDS = [
     "repro.runner",
+    "repro.ensemble",
     "repro.report",
     "repro.metrics.cli",
     "repro.pretrain.cli",

@@ -46,7 +46,8 @@ from repro.train import TrainConfig
 REPO = Path(__file__).resolve().parents[2]
 REPRODUCTIONS_DIR = REPO / "reproductions"
 SCALES = ("smoke", "mini", "paper")
-TOP_KEYS = {"name", "title", "compare_to", "datasets", "rows", "models", "decode", "scales", "notes", "claims"}
+TOP_KEYS = {"name", "title", "compare_to", "datasets", "rows", "models", "decode", "scales", "notes", "claims",
+            "ensemble"}
 SCALE_KEYS = {"models", "model_datasets", "seeds", "train", "limits", "decode", "hyperparameters", "datasets", "eval_split",
               "train_split", "notes"}
 ROW_KEYS = {"method", "options"}
@@ -185,6 +186,10 @@ def validate(raw: dict, name: str) -> None:
         if spec["method"] == "prompt" and options.get("init") == "class_labels" and not options.get("class_labels"):
             options["class_labels"] = ["label"]  # filled per dataset by with_class_labels
         METHODS[spec["method"]].config_class.from_dict(options)  # unknown options fail here
+    if "ensemble" in raw:
+        from repro.ensemble import check_ensemble
+
+        check_ensemble(raw["ensemble"], name)
     for model_row, rows in raw["models"].items():
         missing = [r for r in rows if r not in raw["rows"]]
         if missing:

@@ -110,6 +110,7 @@ def tiny_t5(*, vocab_size: int = 64, layers: int = 2, heads: int = 2, d_model: i
 
 
 TINY_PREFIX = "tiny:"
+TINY_SEED = 0  # smoke models: the run's seed varies the method and data order, not the base weights
 SCRATCH_PREFIX = "scratch:"
 
 
@@ -138,8 +139,8 @@ def tiny_model_and_tokenizer(kind: str, texts: list[str], seed: int = 0, vocab_s
 def load_model_for_run(model_name: str, train_texts: list[str], seed: int):
     """`tiny:gpt2` / `tiny:bart` (smoke), `scratch:<path>` (that model's architecture, random
     weights), or anything `from_pretrained` accepts (mini, paper)."""
-    if model_name.startswith(TINY_PREFIX):
-        return tiny_model_and_tokenizer(model_name[len(TINY_PREFIX):], train_texts, seed)
+    if model_name.startswith(TINY_PREFIX):  # the same frozen weights for every seed, as a real checkpoint
+        return tiny_model_and_tokenizer(model_name[len(TINY_PREFIX):], train_texts, TINY_SEED)
     if model_name.startswith(SCRATCH_PREFIX):  # the "no pretraining" control (scratch:models/gpt2-mini)
         torch.manual_seed(seed)
         return load_base_model(model_name[len(SCRATCH_PREFIX):], pretrained=False)
