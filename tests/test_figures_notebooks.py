@@ -52,3 +52,31 @@ def test_prefix_tuning_notebook_runs_against_results(mini_results, tmp_path):
     assert "table2_table_to_text: mini scale" in texts
     assert "62.00 ± 2.00 (n=3)" in texts  # the seeds' mean ± std, as aggregated from the runs
     assert any("image/png" in o.get("data", {}) for o in outputs)
+
+
+def test_readme_block_is_generated_from_the_runs_and_replaced_in_place(tmp_path):
+    from repro import readme
+    from test_claims import runs
+
+    results = tmp_path / "results"
+    runs(results, {"PREFIX(0.1%)": [60, 62], "ADAPTER(0.1%)": [50, 52], "FT-TOP2": [40, 41]})
+    report.write_table(results, REPRO, "mini", SPEC)
+    figures.make_figures(results, tmp_path / "figures", models_dir=None)
+    page = tmp_path / "README.md"
+    page.write_text("# Table 2\n\nHand-written text.\n")
+    assert readme.update_readme(REPRO, "smoke", results, tmp_path / "figures", page) is None  # never smoke
+    readme.update_readme(REPRO, "mini", results, tmp_path / "figures", page)
+    first = page.read_text()
+    assert first.startswith("# Table 2\n\nHand-written text.\n\n## Results (generated)\n\n<!-- results:mini -->")
+    assert "| E2E | test | GPT-2 Medium | PREFIX(0.1%) | BLEU | 70.3 | 69.7 | 61.00 ± 1.41 (n=2) |" in first
+    assert "`prefix-beats-lightweight-baselines`: **holds**" in first
+    assert f"![{REPRO}, mini scale](figures/{REPRO}-mini.png)" in first
+    import shutil
+
+    for run in (results / REPRO / "mini").glob("*FT-TOP2*"):
+        shutil.rmtree(run)
+    runs(results, {"FT-TOP2": [70, 71]})  # new numbers: the block is rewritten, not appended
+    report.write_table(results, REPRO, "mini", SPEC)
+    readme.update_readme(REPRO, "mini", results, tmp_path / "figures", page)
+    second = page.read_text()
+    assert second.count("<!-- results:mini -->") == 1 and "**does not hold**" in second

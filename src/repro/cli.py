@@ -19,6 +19,7 @@ SUBCOMMANDS = [
     "repro.figures",
     "repro.claims",
     "repro.notebooks",
+    "repro.readme",
 ]
 
 

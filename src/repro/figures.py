@@ -19,7 +19,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 # the metric a reproduction's figure shows (default BLEU); higher is better unless named so
-FIGURE_METRIC = {"table2_table_to_text": "BLEU"}
+def figure_metrics(reproduction: str, reproductions_dir: str | Path = REPO / "reproductions") -> list[str]:
+    """The metrics a reproduction's figure shows: those its claims are about (else BLEU)."""
+    import yaml
+
+    config = Path(reproductions_dir) / reproduction / "config.yaml"
+    claims = (yaml.safe_load(config.read_text()) or {}).get("claims", []) if config.exists() else []
+    return list(dict.fromkeys(c["metric"] for c in claims if "metric" in c)) or ["BLEU"]
 
 
 def _reproduced_columns(frame) -> tuple[str, str]:
@@ -27,25 +33,28 @@ def _reproduced_columns(frame) -> tuple[str, str]:
     return mean, mean[: -len(" mean")] + " std"
 
 
-def table_figure(table, out_stem: str | Path, metric: str = "BLEU", title: str | None = None) -> list[Path]:
-    """Bars of published vs reproduced `metric` from one aggregated table (the table.csv path, or
-    the DataFrame `repro.report.aggregate` returns); writes PNG and PDF, returns their paths."""
+def table_figure(table, out_stem: str | Path, metric: str | list[str] = "BLEU", title: str | None = None) -> list[Path]:
+    """Bars of published vs reproduced `metric` (one name or several: one panel per dataset, split
+    and metric present) from one aggregated table (the table.csv path, or the DataFrame
+    `repro.report.aggregate` returns); writes PNG and PDF, returns their paths."""
     import pandas as pd
     from matplotlib.figure import Figure  # no pyplot: no global state, no backend to choose
 
     if not isinstance(table, pd.DataFrame):
         title = title or f"{Path(table).parent.parent.name} ({Path(table).parent.name} scale)"
     frame = table if isinstance(table, pd.DataFrame) else pd.read_csv(table)
-    rows = frame[frame["metric"] == metric]
+    metrics = [metric] if isinstance(metric, str) else list(metric)
+    rows = frame[frame["metric"].isin(metrics)]
     if rows.empty:
-        raise ValueError(f"the table has no {metric!r} rows; metrics present: {sorted(frame['metric'].unique())}")
+        raise ValueError(f"the table has no {' or '.join(map(repr, metrics))} rows; "
+                         f"metrics present: {sorted(frame['metric'].unique())}")
     mean_col, std_col = _reproduced_columns(frame)
     published_cols = [c for c in frame.columns if c.startswith("published ")]
-    panels = list(dict.fromkeys(zip(rows["dataset"], rows["split"])))
+    panels = list(dict.fromkeys(zip(rows["dataset"], rows["split"], rows["metric"])))
     fig = Figure(figsize=(4.2 * len(panels), 3.8), dpi=120)
     axes = fig.subplots(1, len(panels), squeeze=False)
-    for ax, (dataset, split) in zip(axes[0], panels):
-        part = rows[(rows["dataset"] == dataset) & (rows["split"] == split)]
+    for ax, (dataset, split, panel_metric) in zip(axes[0], panels):
+        part = rows[(rows["dataset"] == dataset) & (rows["split"] == split) & (rows["metric"] == panel_metric)]
         labels = [f"{m}\n{meth}" if part["model"].nunique() > 1 else meth for m, meth in zip(part["model"], part["method"])]
         x = range(len(part))
         width = 0.8 / (len(published_cols) + 1)
@@ -56,11 +65,11 @@ def table_figure(table, out_stem: str | Path, metric: str = "BLEU", title: str |
                label=mean_col[: -len(" mean")], color="tab:blue")
         ax.set_xticks([i + width * len(published_cols) / 2 for i in x], labels, rotation=35, ha="right", fontsize=7)
         ax.set_title(f"{dataset} {split}", fontsize=9)
-        ax.set_ylabel(metric)
+        ax.set_ylabel(panel_metric)
         ax.grid(axis="y", alpha=0.3)
     handles, names = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=7, frameon=False)
-    fig.suptitle(title or f"{metric}: published vs reproduced", fontsize=10)
+    fig.suptitle(title or f"{', '.join(metrics)}: published vs reproduced", fontsize=10)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     written = []
     for suffix in (".png", ".pdf"):
@@ -79,8 +88,7 @@ def make_figures(results_dir: str | Path = REPO / "results", out_dir: str | Path
     written = []
     for csv_path in sorted(Path(results_dir).glob("*/*/table.csv")):
         reproduction, scale = csv_path.parent.parent.name, csv_path.parent.name
-        written += table_figure(csv_path, Path(out_dir) / f"{reproduction}-{scale}",
-                                FIGURE_METRIC.get(reproduction, "BLEU"))
+        written += table_figure(csv_path, Path(out_dir) / f"{reproduction}-{scale}", figure_metrics(reproduction))
     for log in sorted(Path(models_dir).glob("*/training_log.jsonl")) if models_dir else []:
         png = plot_training_curve(log, Path(out_dir) / f"pretrain-{log.parent.name}.png")
         written += [png, png.with_suffix(".pdf")]

@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import statistics
 import sys
 from dataclasses import dataclass
@@ -169,6 +170,11 @@ def difference_label(scale: str, primary: str) -> str | None:
     return f"{'reproduced' if scale == 'paper' else scale} − published {primary}"
 
 
+def _natural(text: str) -> list:
+    """Sort key that orders "PREFIX-5" before "PREFIX-10"."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text) if part]
+
+
 def _decimals(text: str) -> int:
     return len(text.split(".")[1]) if "." in text else 0
 
@@ -227,7 +233,11 @@ def aggregate(results_dir: str | Path, reproduction: str, scale: str, table_spec
     pub_cols = {v: f"published {spec.label(v)}" for v in spec.versions}
 
     records, md_rows = [], []
-    for (key, model_name), by_seed in sorted(groups.items(), key=lambda g: (order.get(g[0][0], len(order)), g[0])):
+    def row_order(group):  # registry order first; unpublished rows by name, numbers compared as numbers
+        key = group[0][0]
+        return order.get(key, len(order)), [_natural(str(part)) for part in key]
+
+    for (key, model_name), by_seed in sorted(groups.items(), key=row_order):
         values = [by_seed[s] for s in sorted(by_seed)]
         mean = statistics.fmean(values)
         std = statistics.stdev(values) if len(values) > 1 else math.nan
