@@ -12,7 +12,7 @@ import torch
 
 from repro.pretrain import PretrainError
 from repro.pretrain.corpus import is_heldout, load_corpus, split_paragraphs
-from repro.pretrain.denoise import permute_sentences, split_sentences, text_infilling
+from repro.pretrain.denoise import bart_noise, permute_sentences, split_sentences, text_infilling, token_masking
 from repro.pretrain.recipes import BART_MINI, GPT2_MINI, get_recipe
 
 MASK = -1  # a mask id distinct from every input id in the denoising tests
@@ -191,6 +191,26 @@ def test_text_infilling_short_inputs(n):
         gaps = _parse_infilled(original, noised)
         assert sum(r for r, _ in gaps) == round(0.3 * n)
         assert all(m == 1 for r, m in gaps if r > 0) and all(m <= 1 for _, m in gaps)
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 1000])
+def test_token_masking_keeps_positions_and_masks_30_percent(n):
+    original = list(range(10, 10 + n))
+    noised = token_masking(original, MASK, np.random.default_rng(n))
+    assert len(noised) == n
+    masked = [i for i, t in enumerate(noised) if t == MASK]
+    assert len(masked) == round(0.3 * n)
+    assert all(noised[i] == original[i] for i in range(n) if i not in masked)  # aligned with the target
+    if n == 1000:  # spread over the whole input, not a span
+        assert 0.2 < np.mean([i < 500 for i in masked]) < 0.8
+
+
+def test_bart_noise_dispatches_and_refuses_unknown_noise():
+    sents = [[11, 12, 13], [14, 15, 16, 17]]
+    assert bart_noise(sents, MASK, np.random.default_rng(1), permute=False, noise="token_masking") == \
+        token_masking([11, 12, 13, 14, 15, 16, 17], MASK, np.random.default_rng(1))
+    with pytest.raises(ValueError, match="text_infilling.*token_masking"):
+        bart_noise(sents, MASK, np.random.default_rng(1), noise="rotation")
 
 
 def test_text_infilling_is_a_function_of_the_generator():

@@ -69,7 +69,11 @@ class TableSpec:
 
     paper: str
     versions: tuple[str, ...]  # the first is the primary version (difference column, citation)
-    tables: dict[str, str]  # version -> registry table
+    tables: dict[str, str | tuple[str, ...]]  # version -> registry table (or several, e.g. Table 2 + Table 4)
+
+    def table_names(self, version: str) -> tuple[str, ...]:
+        names = self.tables[version]
+        return (names,) if isinstance(names, str) else tuple(names)
 
     @classmethod
     def parse(cls, spec: dict | "TableSpec", registry: list[PublishedNumber]) -> "TableSpec":
@@ -90,15 +94,17 @@ class TableSpec:
         absent = [v for v in versions if v not in tables]
         if absent:
             raise ValueError(f"compare_to.table names no table for version(s) {absent}")
+        tables = {v: t if isinstance(t, str) else tuple(t) for v, t in tables.items()}
         for version in versions:
-            if not published.find(registry, paper=spec["paper"], version=version, table=tables[version]):
-                known = sorted({r.table for r in published.find(registry, paper=spec["paper"], version=version)})
-                raise ValueError(f"the registry has no {spec['paper']!r} {version} {tables[version]!r}; "
-                                 f"its tables for that paper and version: {known or 'none'}")
+            for table in (tables[version],) if isinstance(tables[version], str) else tables[version]:
+                if not published.find(registry, paper=spec["paper"], version=version, table=table):
+                    known = sorted({r.table for r in published.find(registry, paper=spec["paper"], version=version)})
+                    raise ValueError(f"the registry has no {spec['paper']!r} {version} {table!r}; "
+                                     f"its tables for that paper and version: {known or 'none'}")
         return cls(paper=spec["paper"], versions=tuple(versions), tables={v: tables[v] for v in versions})
 
     def label(self, version: str) -> str:
-        return f"{version} {self.tables[version]}"
+        return f"{version} {' + '.join(self.table_names(version))}"
 
 
 @dataclass
@@ -218,7 +224,8 @@ def aggregate(results_dir: str | Path, reproduction: str, scale: str, table_spec
     primary = spec.versions[0]
 
     # each version's published rows by (dataset, split, model, method, metric); rows follow the registry order
-    tables = {v: {r.key[3:]: r for r in published.find(registry, paper=spec.paper, version=v, table=spec.tables[v])}
+    tables = {v: {r.key[3:]: r for t in spec.table_names(v) for r in published.find(registry, paper=spec.paper,
+                                                                                   version=v, table=t)}
               for v in spec.versions}
     order: dict[tuple, int] = {}
     for v in spec.versions:

@@ -115,7 +115,7 @@ class DenoisingBlocks:
             sents = self.sentences(int(b))
             original = [int(t) for s in sents for t in s]
             if source == "noised":
-                noised = bart_noise(sents, MASK, rng, permute=recipe.permute_sentences,
+                noised = bart_noise(sents, MASK, rng, permute=recipe.permute_sentences, noise=recipe.noise,
                                     mask_ratio=recipe.mask_ratio, poisson_lambda=recipe.poisson_lambda)
             elif source == "mask_only":
                 noised = [MASK]

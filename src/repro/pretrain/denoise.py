@@ -94,8 +94,26 @@ def text_infilling(ids: Sequence[int], mask_id: int, rng: np.random.Generator,
     return out
 
 
+def token_masking(ids: Sequence[int], mask_id: int, rng: np.random.Generator, mask_ratio: float = 0.3) -> list[int]:
+    """BART's token masking (Lewis et al. §2.2, "following BERT"): round(mask_ratio * len(ids))
+    positions, drawn without replacement, become `mask_id`; the length is kept, so source position
+    i still holds (or hides) target token i."""
+    out = [int(t) for t in ids]
+    for i in rng.choice(len(out), size=int(round(len(out) * mask_ratio)), replace=False) if out else []:
+        out[int(i)] = mask_id
+    return out
+
+
+NOISES = ("text_infilling", "token_masking")
+
+
 def bart_noise(sentences: Sequence[Sequence[int]], mask_id: int, rng: np.random.Generator, *,
-               permute: bool = True, mask_ratio: float = 0.3, poisson_lambda: float = 3.0) -> list[int]:
-    """The bart-mini noise: sentence permutation (if `permute`), then text infilling."""
+               permute: bool = True, mask_ratio: float = 0.3, poisson_lambda: float = 3.0,
+               noise: str = "text_infilling") -> list[int]:
+    """Sentence permutation (if `permute`), then text infilling or token masking (`noise`)."""
     ids = permute_sentences(sentences, rng) if permute else [t for s in sentences for t in s]
+    if noise == "token_masking":
+        return token_masking(ids, mask_id, rng, mask_ratio=mask_ratio)
+    if noise != "text_infilling":
+        raise ValueError(f"noise={noise!r}; choose one of {NOISES}")
     return text_infilling(ids, mask_id, rng, mask_ratio=mask_ratio, poisson_lambda=poisson_lambda)

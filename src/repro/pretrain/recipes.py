@@ -79,6 +79,7 @@ class Recipe:
     mask_ratio: float = 0.3
     poisson_lambda: float = 3.0
     permute_sentences: bool = True
+    noise: str = "text_infilling"  # or "token_masking" (denoise.NOISES)
 
     @property
     def tokens_per_step(self) -> int:
@@ -140,6 +141,7 @@ BART_MINI = Recipe(
     name="bart-mini", arch="bart", vocab_size=8192, d_model=192, n_layers=4, n_heads=3,
     seq_len=256, batch_size=16, max_steps=1000, lr=5e-4, warmup_steps=200,
     log_every=10, eval_every=100, eval_batches=8, checkpoint_every=100,
+    noise="token_masking", permute_sentences=False,
 )
 """bart-mini: BartForConditionalGeneration, 4 encoder + 4 decoder layers, d 192, 3 heads, FFN 768,
 256 positions, 8192 BPE; 5.83M parameters. Denoising: sentence permutation + text infilling

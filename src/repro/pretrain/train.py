@@ -28,6 +28,7 @@ transformers 5 always writes safetensors (its `safe_serialization` argument is g
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import os
@@ -74,7 +75,9 @@ def check_out_dir(out: Path, recipe: Recipe, resume: bool) -> str:
         example = sorted(p.name for p in out.iterdir())[:3]
         raise PretrainError(f"Output directory {str(out)!r} is not empty and holds no pretraining run "
                             f"(found {example}). Choose a new or empty --out directory.")
-    saved = json.loads(run_file.read_text())["recipe"]
+    # a field added to Recipe later is absent from older runs: its default (the old behaviour) applies
+    defaults = {f.name: f.default for f in dataclasses.fields(Recipe) if f.default is not dataclasses.MISSING}
+    saved = {**defaults, **json.loads(run_file.read_text())["recipe"]}
     if saved != recipe.to_dict():
         diff = sorted(k for k in set(saved) | set(recipe.to_dict()) if saved.get(k) != recipe.to_dict().get(k))
         raise PretrainError(f"Output directory {str(out)!r} already holds a different model (recipe "
