@@ -201,3 +201,45 @@ def test_check_data_exits_3_naming_the_missing_files(capsys):
     assert main(["run", "--reproduction", "table3_xsum", "--scale", "mini", "--check-data"]) == DATA_MISSING_EXIT
     err = capsys.readouterr().err
     assert "xsum/train.jsonl" in err and "export_hub_to_jsonl" in err
+
+
+def test_low_data_grid_follows_table8_and_samples_fixed_training_sets():
+    from repro.data import load, training_pairs
+    from repro.runner import load_data, registry_dataset
+
+    specs = load_reproduction("low_data").runs("mini")
+    assert len(specs) == 4 * 2 * 2 and len({s.run_id for s in specs}) == len(specs)  # sizes x samples x rows
+    steps = {(s.row, s.limits["lowdata_size"]): s.train["max_steps"] for s in specs}
+    assert steps == {("PREFIX", 50): 200, ("PREFIX", 100): 200, ("PREFIX", 200): 200, ("PREFIX", 500): 400,
+                     ("FINE-TUNE", 50): 100, ("FINE-TUNE", 100): 100, ("FINE-TUNE", 200): 200, ("FINE-TUNE", 500): 400}
+    first, second = [s for s in specs if s.row == "PREFIX" and s.limits["lowdata_size"] == 50]
+    assert registry_dataset(first) == "E2E (n=50)" and first.run_id.endswith("-n50-sample0-seed101")
+    pairs_a, evaluation = load_data(first)
+    pairs_b, _ = load_data(second)
+    everything = set(training_pairs(load("e2e", "train")))
+    assert len(pairs_a) == len(pairs_b) == 50 and set(pairs_a) <= everything
+    assert pairs_a != pairs_b and load_data(first)[0] == pairs_a  # two samples, each fixed
+    assert len(evaluation) == 200
+    paper = load_reproduction("low_data").runs("paper")
+    assert len(paper) == 2 * 4 * 5 * 2 * 2  # datasets x sizes x samples x seeds x rows: the paper's grid
+
+
+def test_low_data_samples_of_one_seed_are_separate_replicates(tmp_path):
+    import json
+
+    from repro.report import collect_runs, replicate
+
+    root = tmp_path / "low_data" / "mini"
+    for sample in (0, 1):
+        run = root / f"e2e-n50-sample{sample}-seed101"
+        run.mkdir(parents=True)
+        (run / "metrics.json").write_text(json.dumps({
+            "reproduction": "low_data", "scale": "mini", "seed": 101, "sample": sample, "model_name": "m",
+            "row": {"dataset": "E2E (n=50)", "model": "GPT-2 Medium", "method": "PREFIX"},
+            "scores": [{"split": "test", "metric": "BLEU", "value": 10.0 + sample}]}))
+    runs = collect_runs(tmp_path, "low_data", "mini").finished
+    assert sorted(replicate(r) for r in runs) == ["0/101", "1/101"]
+    from repro.report import aggregate
+
+    _, frame = aggregate(tmp_path, "low_data", "mini", load_reproduction("low_data").raw["compare_to"])
+    assert frame.loc[0, "n seeds"] == 2 and frame.iloc[0, list(frame.columns).index("seeds")] == "0/101 1/101"

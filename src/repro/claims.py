@@ -82,13 +82,13 @@ def _listify(filters: dict) -> dict[str, list]:
 
 def load_scores(results_dir: str | Path, reproduction: str, scale: str, metric: str) -> list[dict]:
     """One record per finished run: its registry row fields, seed and the value of `metric` per split."""
-    from repro.report import collect_runs
+    from repro.report import collect_runs, replicate
 
     records = []
     for m in collect_runs(results_dir, reproduction, scale).finished:
         for score in m["scores"]:
             if score["metric"] == metric and score.get("value") is not None:
-                records.append({**m["row"], "split": score["split"], "seed": m["seed"], "value": score["value"]})
+                records.append({**m["row"], "split": score["split"], "seed": replicate(m), "value": score["value"]})
     return records
 
 

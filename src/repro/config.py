@@ -49,7 +49,8 @@ SCALES = ("smoke", "mini", "paper")
 TOP_KEYS = {"name", "title", "compare_to", "datasets", "rows", "models", "decode", "scales", "notes", "claims",
             "ensemble"}
 SCALE_KEYS = {"models", "model_datasets", "seeds", "train", "limits", "decode", "hyperparameters", "datasets", "eval_split",
-              "train_split", "notes"}
+              "train_split", "notes", "lowdata"}
+LOWDATA_KEYS = {"sizes", "samples", "train"}
 ROW_KEYS = {"method", "options"}
 LIMIT_KEYS = {"train_pairs", "train_subset", "eval_inputs", "eval_subset", "max_source_tokens", "max_target_tokens"}
 SUBSETS = ("first", "random")
@@ -89,7 +90,9 @@ class RunSpec:
         row = "".join(c if c.isalnum() else "-" for c in self.row.lower()).strip("-")
         while "--" in row:
             row = row.replace("--", "-")
-        return f"{self.dataset}-{model}-{row}-seed{self.seed}"
+        lowdata = (f"-n{self.limits['lowdata_size']}-sample{self.limits['lowdata_sample']}"
+                   if "lowdata_size" in self.limits else "")
+        return f"{self.dataset}-{model}-{row}{lowdata}-seed{self.seed}"
 
     def to_dict(self) -> dict:
         return {**dataclasses.asdict(self), "run_id": self.run_id}
@@ -127,17 +130,30 @@ class Reproduction:
                     train = {**sc.get("train", {}), **{k: v for k, v in extra.items() if k in TRAIN_KEYS}}
                     options = {**row_spec.get("options", {}), **{k: v for k, v in extra.items() if k not in TRAIN_KEYS}}
                     options = with_class_labels(row_spec["method"], options, dataset)
-                    for seed in sc.get("seeds", [101]):
-                        specs.append(RunSpec(
-                            reproduction=self.name, scale=scale, dataset=dataset, model_row=model_row,
-                            model_name=str(path), row=row, method=row_spec["method"], options=options,
-                            train={**train, "seed": seed},
-                            decode={**dataset_decode(self.raw.get("decode", {}), dataset),
-                                    **dataset_decode(sc.get("decode", {}), dataset)},
-                            limits=dataset_limits(sc.get("limits", {}), dataset), seed=seed,
-                            eval_split=dataset_split(sc.get("eval_split"), dataset, "test"),
-                            train_split=dataset_split(sc.get("train_split"), dataset, "train")))
+                    limits = dataset_limits(sc.get("limits", {}), dataset)
+                    for size, sample, size_train in lowdata_grid(sc.get("lowdata"), dataset, row):
+                        for seed in sc.get("seeds", [101]):
+                            specs.append(RunSpec(
+                                reproduction=self.name, scale=scale, dataset=dataset, model_row=model_row,
+                                model_name=str(path), row=row, method=row_spec["method"], options=options,
+                                train={**train, **size_train, "seed": seed},
+                                decode={**dataset_decode(self.raw.get("decode", {}), dataset),
+                                        **dataset_decode(sc.get("decode", {}), dataset)},
+                                limits={**limits, **({"lowdata_size": size, "lowdata_sample": sample} if size else {})},
+                                seed=seed, eval_split=dataset_split(sc.get("eval_split"), dataset, "test"),
+                                train_split=dataset_split(sc.get("train_split"), dataset, "train")))
         return specs
+
+
+def lowdata_grid(lowdata: dict | None, dataset: str, row: str) -> list[tuple[int | None, int | None, dict]]:
+    """(training-set size, sample number, training overrides) per low-data run of one row:
+    `lowdata: {sizes: [50, ...], samples: 5, train: {dataset: {row: {size: {max_steps: ...}}}}}`
+    (Li & Liang §6.3 / Table 8; the sets come from repro.data.lowdata). Without it: one plain run."""
+    if not lowdata:
+        return [(None, None, {})]
+    per_size = ((lowdata.get("train") or {}).get(dataset) or {}).get(row) or {}
+    return [(size, sample, dict(per_size.get(size, {})))
+            for size in lowdata["sizes"] for sample in range(lowdata.get("samples", 1))]
 
 
 def with_class_labels(method: str, options: dict, dataset: str) -> dict:
@@ -206,6 +222,18 @@ def validate(raw: dict, name: str) -> None:
         _check_keys(f"{name}: scale {scale!r}", sc, SCALE_KEYS)
         _check_keys(f"{name}: scale {scale!r} train", sc.get("train", {}), TRAIN_KEYS)
         _check_keys(f"{name}: scale {scale!r} limits", sc.get("limits", {}), LIMIT_KEYS)
+        if sc.get("lowdata") is not None:
+            low = sc["lowdata"]
+            _check_keys(f"{name}: scale {scale!r} lowdata", low, LOWDATA_KEYS)
+            if not low.get("sizes") or any(not isinstance(n, int) or n <= 0 for n in low["sizes"]):
+                raise ConfigError(f"{name}: scale {scale!r} lowdata.sizes must be positive integers, e.g. [50, 100]")
+            for dataset, rows in (low.get("train") or {}).items():
+                for row, sizes in rows.items():
+                    if row not in raw["rows"] or set(sizes) - set(low["sizes"]):
+                        raise ConfigError(f"{name}: scale {scale!r} lowdata.train[{dataset}][{row}]: rows must be "
+                                          f"among {sorted(raw['rows'])} and sizes among {low['sizes']}")
+                    for values in sizes.values():
+                        _check_keys(f"{name}: lowdata.train[{dataset}][{row}]", values, TRAIN_KEYS)
         for key, value in sc.get("limits", {}).items():
             values = value if isinstance(value, dict) else {}  # {dataset: value}, or one value for all
             unknown = sorted(set(values) - set(raw["datasets"]))

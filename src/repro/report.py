@@ -193,6 +193,12 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def replicate(run: dict) -> int | str:
+    """What tells a run apart from the others of its row: the seed, or "sample/seed" for the
+    low-data runs (several sampled training sets per seed)."""
+    return run["seed"] if run.get("sample") is None else f"{run['sample']}/{run['seed']}"
+
+
 def _group_scores(finished: list[dict]) -> tuple[dict[tuple, dict[int, float]], set[str]]:
     """((registry keys, model loaded) -> {seed: value}, the scores that were null)."""
     groups: dict[tuple, dict[int, float]] = {}
@@ -204,10 +210,10 @@ def _group_scores(finished: list[dict]) -> tuple[dict[tuple, dict[int, float]], 
                 unavailable.add(" ".join(key))
                 continue
             seeds = groups.setdefault((key, run["model_name"]), {})
-            if run["seed"] in seeds:
-                raise ValueError(f"two finished runs give {' / '.join(key)} for seed {run['seed']} "
+            if replicate(run) in seeds:
+                raise ValueError(f"two finished runs give {' / '.join(key)} for seed {replicate(run)} "
                                  f"with {run['model_name']} (one is {run['path']})")
-            seeds[run["seed"]] = float(s["value"])
+            seeds[replicate(run)] = float(s["value"])
     return groups, unavailable
 
 

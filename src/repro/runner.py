@@ -87,6 +87,12 @@ def subset(items: list, n: int | None, how: str = "first") -> list:
 DATA_SOURCE_ENV = "REPRO_DATA_SOURCE"
 
 
+def registry_dataset(spec: RunSpec) -> str:
+    """The table's dataset name; a low-data run names its training-set size: "E2E (n=50)"."""
+    name = REGISTRY_DATASET[spec.dataset]
+    return f"{name} (n={spec.limits['lowdata_size']})" if "lowdata_size" in spec.limits else name
+
+
 def data_source() -> str:
     """Where runs read their data: `$REPRO_DATA_SOURCE` (local | hub) if set; else "local" (the
     original files under `$REPRO_DATA_DIR`) when that directory exists, and "hub" (the Hugging
@@ -111,6 +117,10 @@ def load_data(spec: RunSpec):
     source = data_source()
     pairs = training_pairs(load(spec.dataset, spec.train_split, source=source))
     evaluation = load(spec.dataset, spec.eval_split, source=source)
+    if "lowdata_size" in spec.limits:  # Li & Liang §6.3: sampled set `lowdata_sample` of that size
+        from repro.data.lowdata import sample_lowdata
+
+        pairs = list(sample_lowdata(pairs, spec.limits["lowdata_size"], spec.limits["lowdata_sample"]).train)
     pairs = subset(pairs, spec.limits.get("train_pairs"), spec.limits.get("train_subset", "first"))
     evaluation = subset(evaluation, spec.limits.get("eval_inputs"), spec.limits.get("eval_subset", "first"))
     return pairs, evaluation
@@ -235,7 +245,8 @@ def run(spec: RunSpec, results_dir: str | Path = "results", force: bool = False,
     _write_json(metrics_path, {
         "reproduction": spec.reproduction, "scale": spec.scale, "run_id": spec.run_id, "seed": spec.seed,
         "model_name": spec.model_name,
-        "row": {"dataset": REGISTRY_DATASET[spec.dataset], "model": spec.model_row, "method": spec.row},
+        "row": {"dataset": registry_dataset(spec), "model": spec.model_row, "method": spec.row},
+        **({"sample": spec.limits["lowdata_sample"]} if "lowdata_sample" in spec.limits else {}),
         "n_train_pairs": len(pairs), "n_eval_inputs": len(examples),
         "trainable_parameters": tuner.num_trainable_parameters(),
         "inference_parameters": tuner.num_inference_parameters(),
