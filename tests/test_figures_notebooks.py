@@ -54,6 +54,25 @@ def test_prefix_tuning_notebook_runs_against_results(mini_results, tmp_path):
     assert any("image/png" in o.get("data", {}) for o in outputs)
 
 
+def test_prompt_tuning_notebook_shows_the_ensembling_rows(tmp_path):
+    results = tmp_path / "results"
+    model = "T5-XXL (T5.1.1 LM-adapted, frozen)"
+    for group, (average, vote) in enumerate(((60.0, 70.0), (62.0, 74.0)), 1):
+        for method, value in (("single prompt average (5 prompts)", average), ("5-prompt ensemble (majority vote)", vote)):
+            run = results / "prompt_ensembling" / "mini" / f"rte-{method[:6]}-{group}"
+            run.mkdir(parents=True)
+            (run / "metrics.json").write_text(json.dumps({
+                "reproduction": "prompt_ensembling", "scale": "mini", "seed": group, "model_name": "models/bart-mini",
+                "row": {"dataset": "RTE", "model": model, "method": method},
+                "scores": [{"split": "dev", "metric": "acc", "value": value}]}))
+    executed = notebooks.execute(notebooks.NOTEBOOKS_DIR / "prompt_tuning.ipynb", results, "mini", tmp_path)
+    outputs = [o for c in nbformat.read(executed, as_version=4).cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    texts = " ".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
+    assert "72.00 ± 2.83 (n=2)" in texts and "Verdict at mini scale: holds" in texts  # 70, 74 vs 60, 62
+    assert "No finished runs of `prompt_length`" in texts
+
+
 def test_readme_block_is_generated_from_the_runs_and_replaced_in_place(tmp_path):
     from repro import readme
     from test_claims import runs
