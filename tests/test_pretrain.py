@@ -345,13 +345,19 @@ def test_bart_tiny_trains_and_exports(corpus_slice, tmp_path):
     out = tmp_path / "bart"
     result = train(get_recipe("bart-tiny"), out, corpus_slice, progress=False, threads=1)
     train_rows = _log(out, "train")
-    assert train_rows[-1]["loss"] < train_rows[0]["loss"] - 0.3
+    # it starts at the unigram level (the output bias), and goes below it
+    assert train_rows[-1]["loss"] < train_rows[0]["loss"]
+    assert result.metrics["validation"]["model"]["loss"] < result.metrics["validation"]["unigram"]["loss"]
     assert not (out / "checkpoint.pt").exists()  # removed after the export by default
     tok = AutoTokenizer.from_pretrained(out)
     model = AutoModelForSeq2SeqLM.from_pretrained(out)
     assert type(model).__name__ == "BartForConditionalGeneration" and model.dtype == torch.float32
     assert (tok.pad_token_id, model.config.pad_token_id, model.config.decoder_start_token_id) == (1, 1, 2)
     assert tok.mask_token == "<mask>"
+    # the output bias is the training unigram distribution, saved and loaded with the model
+    bias = model.final_logits_bias[0].double()
+    assert torch.logsumexp(bias, 0).item() == pytest.approx(0.0, abs=1e-3)
+    assert bias[tok.convert_tokens_to_ids("Ġthe")] > bias.median() + 2  # a frequent token
     batch = tok(["The jury <mask> Friday."], return_tensors="pt")
     gen = model.generate(**batch, max_new_tokens=4, num_beams=2, do_sample=False)
     assert gen.shape[0] == 1

@@ -83,9 +83,14 @@ def unigram_counts(blocks, vocab_size: int) -> torch.Tensor:
     return counts.double()
 
 
+def unigram_log_probs(counts: torch.Tensor) -> torch.Tensor:
+    """Add-one smoothed unigram log-probabilities (len(counts) = V)."""
+    return torch.log((counts + 1.0) / (counts.sum() + len(counts)))
+
+
 def unigram_perplexity(counts: torch.Tensor, targets: torch.Tensor) -> dict:
     """Add-one smoothed unigram perplexity of `targets` under `counts` (len(counts) = V)."""
-    logp = torch.log((counts + 1.0) / (counts.sum() + len(counts)))
+    logp = unigram_log_probs(counts)
     nll = -logp[targets].sum().item()
     n = len(targets)
     return {"loss": nll / n, "ppl": math.exp(nll / n), "tokens": n}

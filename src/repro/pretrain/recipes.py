@@ -80,6 +80,7 @@ class Recipe:
     poisson_lambda: float = 3.0
     permute_sentences: bool = True
     noise: str = "text_infilling"  # or "token_masking" (denoise.NOISES)
+    unigram_logits_bias: bool = False  # bart: final_logits_bias = training unigram log-probs (train.py)
 
     @property
     def tokens_per_step(self) -> int:
@@ -141,7 +142,7 @@ BART_MINI = Recipe(
     name="bart-mini", arch="bart", vocab_size=8192, d_model=192, n_layers=4, n_heads=3,
     seq_len=256, batch_size=16, max_steps=1000, lr=5e-4, warmup_steps=200,
     log_every=10, eval_every=100, eval_batches=8, checkpoint_every=100,
-    noise="token_masking", permute_sentences=False,
+    unigram_logits_bias=True,
 )
 """bart-mini: BartForConditionalGeneration, 4 encoder + 4 decoder layers, d 192, 3 heads, FFN 768,
 256 positions, 8192 BPE; 5.83M parameters. Denoising: sentence permutation + text infilling
@@ -158,7 +159,7 @@ GPT2_TINY = Recipe(
 )
 """gpt2-tiny: for tests and smoke runs (seconds). Dropout is on so that resuming must restore the RNG."""
 
-BART_TINY = GPT2_TINY.with_(name="bart-tiny", arch="bart")
+BART_TINY = GPT2_TINY.with_(name="bart-tiny", arch="bart", unigram_logits_bias=True)
 """bart-tiny: the same shape as gpt2-tiny, 2 encoder + 2 decoder layers."""
 
 RECIPES = {r.name: r for r in (GPT2_MINI, BART_MINI, GPT2_TINY, BART_TINY)}

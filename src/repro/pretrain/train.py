@@ -210,6 +210,17 @@ def _train(recipe: Recipe, out: Path, state: str, corpus, *, stop_after, progres
         if recipe.arch == "bart" else None
 
     model = recipe.build_model()
+    if recipe.unigram_logits_bias and recipe.arch == "bart":
+        # BART's output bias `final_logits_bias` (a fixed buffer, saved with the model) set to the
+        # training unigram log-probabilities. With it at zero the decoder learns the unigram through
+        # the mean of uniform cross-attention instead, which pushes every encoder position toward one
+        # vector: measured here, the encoder collapsed and the source never mattered (no source gain
+        # after 1,000 steps; on a pure copy task none after 150 steps, vs 8.4 nats with the bias).
+        from .evaluate import unigram_counts, unigram_log_probs
+
+        with torch.no_grad():
+            model.final_logits_bias.copy_(unigram_log_probs(unigram_counts(train_blocks, recipe.vocab_size))
+                                          .to(model.final_logits_bias.dtype).unsqueeze(0))
     opt, sched = make_optimizer(model, recipe)
     step, tokens_seen, elapsed = 0, 0, 0.0
     ckpt = out / CHECKPOINT_FILE
