@@ -122,7 +122,7 @@ def vote_outputs(members, run_dirs: list[Path], progress: bool):
     from repro.batches import Collator
     from repro.methods.ensemble import PromptEnsemble, majority_vote, stack_prompts
     from repro.models import load_model_for_run
-    from repro.runner import load_data, normalize_label
+    from repro.runner import generation_options, load_data, normalize_label
     from repro.train import decode
 
     first = members[0]
@@ -134,12 +134,7 @@ def vote_outputs(members, run_dirs: list[Path], progress: bool):
     ensemble = PromptEnsemble(model, stack_prompts(model, [d / "method" for d in run_dirs]))
     collator = Collator(tokenizer, ensemble.is_encoder_decoder, first.limits.get("max_source_tokens"),
                         first.limits.get("max_target_tokens"))
-    generation = dict(first.decode)
-    batch_size = generation.pop("batch_size", 8)
-    generation.pop("ban_newlines", None)
-    if not ensemble.is_encoder_decoder:
-        generation.setdefault("pad_token_id", collator.pad)
-        generation.setdefault("eos_token_id", collator.eos)
+    batch_size, generation = generation_options(first, tokenizer, collator, ensemble.is_encoder_decoder)
     flat = decode(ensemble, collator, [ex.source for ex in examples], batch_size, progress=progress, **generation)
     k = ensemble.size
     per_prompt = [[normalize_label(flat[b * k + j]) for b in range(len(examples))] for j in range(k)]

@@ -187,6 +187,18 @@ def normalize_label(output: str) -> str:
     return output.strip().rstrip(".").strip()
 
 
+def generation_options(spec: RunSpec, tokenizer, collator, encoder_decoder: bool) -> tuple[int, dict]:
+    """(decode batch size, `generate` keyword arguments) from the run's `decode` block."""
+    generation = dict(spec.decode)
+    batch_size = generation.pop("batch_size", 8)
+    if generation.pop("ban_newlines", False):  # reference: bad_words_ids=[[628], [198]] ("\n\n", "\n" in GPT-2)
+        generation["bad_words_ids"] = [tokenizer.encode(t, add_special_tokens=False) for t in ("\n\n", "\n")]
+    if not encoder_decoder:
+        generation.setdefault("pad_token_id", collator.pad)
+        generation.setdefault("eos_token_id", collator.eos)
+    return batch_size, generation
+
+
 def run(spec: RunSpec, results_dir: str | Path = "results", force: bool = False, progress: bool = True) -> Path:
     import torch
     from accelerate import Accelerator
@@ -230,13 +242,7 @@ def run(spec: RunSpec, results_dir: str | Path = "results", force: bool = False,
         accelerator.wait_for_everyone()
         return run_dir
     methods.save(tuner, run_dir / "method")
-    generation = dict(spec.decode)
-    batch_size = generation.pop("batch_size", 8)
-    if generation.pop("ban_newlines", False):  # reference: bad_words_ids=[[628], [198]] ("\n\n", "\n" in GPT-2)
-        generation["bad_words_ids"] = [tokenizer.encode(t, add_special_tokens=False) for t in ("\n\n", "\n")]
-    if not encoder_decoder:
-        generation.setdefault("pad_token_id", collator.pad)
-        generation.setdefault("eos_token_id", collator.eos)
+    batch_size, generation = generation_options(spec, tokenizer, collator, encoder_decoder)
     outputs = decode(tuner, collator, [ex.source for ex in examples], batch_size, progress=progress, **generation)
     (run_dir / "outputs.txt").write_text("".join(o.replace("\n", " ") + "\n" for o in outputs))
     scores = score(spec, outputs, examples)
