@@ -243,3 +243,27 @@ def test_low_data_samples_of_one_seed_are_separate_replicates(tmp_path):
 
     _, frame = aggregate(tmp_path, "low_data", "mini", load_reproduction("low_data").raw["compare_to"])
     assert frame.loc[0, "n seeds"] == 2 and frame.iloc[0, list(frame.columns).index("seeds")] == "0/101 1/101"
+
+
+def test_new_config_blocks_refuse_bad_input_naming_the_fix():
+    import copy
+
+    from repro.config import validate
+
+    base = load_reproduction("low_data").raw
+    bad = copy.deepcopy(base)
+    bad["decode"]["webnlg"] = {"num_beams": 2}
+    with pytest.raises(ConfigError, match="per-dataset blocks \\['webnlg'\\].*defines \\['e2e', 'xsum'\\]"):
+        validate(bad, "low_data")
+    bad = copy.deepcopy(base)
+    bad["scales"]["mini"]["lowdata"]["sets"] = 3
+    with pytest.raises(ConfigError, match="unknown key\\(s\\) \\['sets'\\].*'samples'"):
+        validate(bad, "low_data")
+    bad = copy.deepcopy(base)
+    bad["scales"]["mini"]["lowdata"]["train"]["e2e"]["PREFIX"][1000] = {"max_steps": 5}
+    with pytest.raises(ConfigError, match="sizes among \\[50, 100, 200, 500\\]"):
+        validate(bad, "low_data")
+    bad = copy.deepcopy(load_reproduction("prompt_ensembling").raw)
+    bad["ensemble"] = {"size": 5, "rows": {"average": "x", "vote": "y"}}
+    with pytest.raises(ConfigError, match="ensemble needs exactly"):
+        validate(bad, "prompt_ensembling")
