@@ -41,7 +41,8 @@ def show(reproduction: str, metric: str | list[str] | None = None):
     root = results_dir()
     scale = pick_scale(reproduction, root)
     if scale is None or not any((root / reproduction / scale).glob("*/metrics.json")):
-        display(Markdown(f"*No finished runs of `{reproduction}` under `{root}`: run `make reproduce-{reproduction}`.*"))
+        shown = os.path.relpath(root, REPO) if root.resolve().is_relative_to(REPO) else root
+        display(Markdown(f"*No finished runs of `{reproduction}` under `{shown}`: run `make reproduce-{reproduction}`.*"))
         return None
     markdown, table = report.aggregate(root, reproduction, scale, report.load_table_spec(reproduction))
     display(Markdown(markdown))
