@@ -79,7 +79,7 @@ def write_group(members, run_dirs: list[Path], g: int, rows: dict, results_dir: 
     began = time.time()
     member_metrics = [json.loads((d / "metrics.json").read_text()) for d in run_dirs]
     outputs, per_prompt, examples = vote_outputs(members, run_dirs, progress)
-    from repro.runner import score
+    from repro.runner import _write_json, score
 
     scores = {
         "average": average_scores([m["scores"] for m in member_metrics]),
@@ -99,9 +99,7 @@ def write_group(members, run_dirs: list[Path], g: int, rows: dict, results_dir: 
                          "member_runs": [d.name for d in run_dirs], "seconds": time.time() - began},
             "n_eval_inputs": member_metrics[0].get("n_eval_inputs"),
             "scores": scores[kind]}
-        tmp = directory / "metrics.json.tmp"
-        tmp.write_text(json.dumps(metrics, indent=2) + "\n")
-        tmp.replace(directory / "metrics.json")
+        _write_json(directory / "metrics.json", metrics)
     return list(out.values())
 
 
@@ -117,20 +115,15 @@ def average_scores(score_lists: list[list[dict]]) -> list[dict]:
 
 def vote_outputs(members, run_dirs: list[Path], progress: bool):
     """Decode the evaluation inputs with all members at once: (voted labels, each member's labels, examples)."""
-    import torch
-
     from repro.batches import Collator
     from repro.methods.ensemble import PromptEnsemble, majority_vote, stack_prompts
-    from repro.models import load_model_for_run
-    from repro.runner import generation_options, load_data, normalize_label
+    from repro.runner import generation_options, normalize_label, run_inputs
     from repro.train import decode
 
     first = members[0]
     if any(m.method != "prompt" for m in members):
         raise ConfigError(f"ensembles combine prompt-tuning runs; {first.row!r} is {first.method!r}")
-    pairs, examples = load_data(first)
-    torch.manual_seed(first.seed)
-    model, tokenizer = load_model_for_run(first.model_name, [t for pair in pairs for t in pair], first.seed)
+    _, examples, model, tokenizer = run_inputs(first)
     ensemble = PromptEnsemble(model, stack_prompts(model, [d / "method" for d in run_dirs]))
     collator = Collator(tokenizer, ensemble.is_encoder_decoder, first.limits.get("max_source_tokens"),
                         first.limits.get("max_target_tokens"))

@@ -18,7 +18,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 
-# the metric a reproduction's figure shows (default BLEU); higher is better unless named so
 def figure_metrics(reproduction: str, reproductions_dir: str | Path = REPO / "reproductions") -> list[str]:
     """The metrics a reproduction's figure shows: those its claims are about (else BLEU)."""
     import yaml
@@ -28,7 +27,8 @@ def figure_metrics(reproduction: str, reproductions_dir: str | Path = REPO / "re
     return list(dict.fromkeys(c["metric"] for c in claims if "metric" in c)) or ["BLEU"]
 
 
-def _reproduced_columns(frame) -> tuple[str, str]:
+def reproduced_columns(frame) -> tuple[str, str]:
+    """The (mean, std) column names of the reproduced values in an aggregated table."""
     mean = next(c for c in frame.columns if c.startswith("reproduced") and c.endswith(" mean"))
     return mean, mean[: -len(" mean")] + " std"
 
@@ -48,7 +48,7 @@ def table_figure(table, out_stem: str | Path, metric: str | list[str] = "BLEU", 
     if rows.empty:
         raise ValueError(f"the table has no {' or '.join(map(repr, metrics))} rows; "
                          f"metrics present: {sorted(frame['metric'].unique())}")
-    mean_col, std_col = _reproduced_columns(frame)
+    mean_col, std_col = reproduced_columns(frame)
     published_cols = [c for c in frame.columns if c.startswith("published ")]
     panels = list(dict.fromkeys(zip(rows["dataset"], rows["split"], rows["metric"])))
     fig = Figure(figsize=(4.2 * len(panels), 3.8), dpi=120)

@@ -23,7 +23,7 @@ def results_block(name: str, scale: str, results_dir: Path, figures_dir: Path, r
     import yaml
 
     from repro.claims import check_claim, load_scores
-    from repro.figures import figure_metrics
+    from repro.figures import figure_metrics, reproduced_columns
 
     table = results_dir / name / scale / "table.csv"
     if not table.exists():
@@ -31,8 +31,7 @@ def results_block(name: str, scale: str, results_dir: Path, figures_dir: Path, r
     frame = pd.read_csv(table)
     metrics = figure_metrics(name)
     frame = frame[frame["metric"].isin(metrics)]
-    mean = next(c for c in frame.columns if c.startswith("reproduced") and c.endswith(" mean"))
-    std = mean[: -len(" mean")] + " std"
+    mean, std = reproduced_columns(frame)
     published = [c for c in frame.columns if c.startswith("published ")]
     rel = lambda p: Path(os.path.relpath(p, readme_dir)).as_posix()  # noqa: E731
     lines = [f"<!-- results:{scale} -->", f"### {scale} scale", "",

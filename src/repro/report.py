@@ -63,6 +63,11 @@ KEYS = ("dataset", "split", "model", "method", "metric")
 SPEC_KEYS = {"paper", "versions", "table"}
 
 
+def _table_names(value: str | tuple[str, ...]) -> tuple[str, ...]:
+    """compare_to.table of one version: a registry table name, or several."""
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 @dataclass(frozen=True)
 class TableSpec:
     """Which registry table(s) a reproduction is compared with (``compare_to`` of its config)."""
@@ -72,8 +77,7 @@ class TableSpec:
     tables: dict[str, str | tuple[str, ...]]  # version -> registry table (or several, e.g. Table 2 + Table 4)
 
     def table_names(self, version: str) -> tuple[str, ...]:
-        names = self.tables[version]
-        return (names,) if isinstance(names, str) else tuple(names)
+        return _table_names(self.tables[version])
 
     @classmethod
     def parse(cls, spec: dict | "TableSpec", registry: list[PublishedNumber]) -> "TableSpec":
@@ -96,7 +100,7 @@ class TableSpec:
             raise ValueError(f"compare_to.table names no table for version(s) {absent}")
         tables = {v: t if isinstance(t, str) else tuple(t) for v, t in tables.items()}
         for version in versions:
-            for table in (tables[version],) if isinstance(tables[version], str) else tables[version]:
+            for table in _table_names(tables[version]):
                 if not published.find(registry, paper=spec["paper"], version=version, table=table):
                     known = sorted({r.table for r in published.find(registry, paper=spec["paper"], version=version)})
                     raise ValueError(f"the registry has no {spec['paper']!r} {version} {table!r}; "

@@ -187,6 +187,19 @@ def normalize_label(output: str) -> str:
     return output.strip().rstrip(".").strip()
 
 
+def run_inputs(spec: RunSpec):
+    """(training pairs, evaluation examples, base model, tokenizer) of a run, seeded as the runner
+    seeds them (the ensemble stage must rebuild the very base model its member runs used)."""
+    import torch
+
+    from repro.models import load_model_for_run
+
+    torch.manual_seed(spec.seed)
+    pairs, examples = load_data(spec)
+    model, tokenizer = load_model_for_run(spec.model_name, [t for pair in pairs for t in pair], spec.seed)
+    return pairs, examples, model, tokenizer
+
+
 def generation_options(spec: RunSpec, tokenizer, collator, encoder_decoder: bool) -> tuple[int, dict]:
     """(decode batch size, `generate` keyword arguments) from the run's `decode` block."""
     generation = dict(spec.decode)
@@ -206,7 +219,6 @@ def run(spec: RunSpec, results_dir: str | Path = "results", force: bool = False,
     from repro import methods
     from repro.batches import Collator
     from repro.config import train_config
-    from repro.models import load_model_for_run
     from repro.train import decode, train
 
     run_dir = Path(results_dir) / spec.reproduction / spec.scale / spec.run_id
@@ -229,9 +241,7 @@ def run(spec: RunSpec, results_dir: str | Path = "results", force: bool = False,
     if main:
         _write_json(config_path, resolved)
     began = time.time()
-    torch.manual_seed(spec.seed)
-    pairs, examples = load_data(spec)
-    model, tokenizer = load_model_for_run(spec.model_name, [t for pair in pairs for t in pair], spec.seed)
+    pairs, examples, model, tokenizer = run_inputs(spec)
     torch.manual_seed(spec.seed)
     tuner = methods.build(model, spec.method, spec.options, tokenizer=tokenizer)
     encoder_decoder = tuner.is_encoder_decoder
@@ -282,7 +292,6 @@ def run_reproduction(name: str, scale: str, results_dir: str | Path = "results",
     from repro.config import load_reproduction
     from repro.methods import ConfigError
 
-    main = PartialState().is_main_process  # one process, or the first of `accelerate launch`
     reproduction = load_reproduction(name)
     specs = reproduction.runs(scale, datasets)
     if shard:
@@ -295,6 +304,7 @@ def run_reproduction(name: str, scale: str, results_dir: str | Path = "results",
     if check_data:
         check_run_data(specs)
         return []
+    main = PartialState().is_main_process  # one process, or the first of `accelerate launch`
     done = []
     for i, spec in enumerate(specs, 1):
         if main:
