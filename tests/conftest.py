@@ -11,6 +11,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("REPRO_DATA_DIR", str(REPO.parent / "shared" / "data"))
 os.environ.setdefault("REPRO_CORPUS_DIR", str(REPO.parent / "shared" / "corpus"))
 
+# tests that read the real data files (../shared/data, or $REPRO_DATA_DIR): skipped with the reason
+# when the clone has no such copy beside it (CI always has one)
+needs_data = pytest.mark.skipif(not Path(os.environ["REPRO_DATA_DIR"]).is_dir(),
+                                reason=f"no data dir at {os.environ['REPRO_DATA_DIR']} (set REPRO_DATA_DIR)")
+
 
 @pytest.fixture
 def word_tokenizer():

@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+from conftest import needs_data
 from repro import methods
 from repro.methods import ConfigError, PromptConfig, PromptTuning
 from repro.methods.ensemble import PromptEnsemble, majority_vote, stack_prompts
@@ -60,6 +61,7 @@ def test_majority_vote_and_ties():
         majority_vote([["a"], ["a", "b"]])
 
 
+@needs_data
 @pytest.mark.slow
 def test_ensemble_stage_writes_the_three_table3_rows_from_finished_runs(tmp_path):
     """Smoke prompt_ensembling: five prompt runs, then `repro ensemble`: the batched pass reproduces

@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from conftest import needs_data
 from repro.config import load_reproduction
 from repro.methods import ConfigError
 from repro.runner import run, subset
@@ -13,6 +14,7 @@ def table2():
     return load_reproduction("table2_table_to_text")
 
 
+@needs_data
 @pytest.mark.slow
 def test_smoke_prefix_runs_write_complete_run_directories(tmp_path_factory, table2):
     results = tmp_path_factory.mktemp("results")
@@ -129,6 +131,7 @@ def test_scratch_model_is_the_architecture_without_the_weights():
     assert torch.equal(scratch.state_dict()[w], again.state_dict()[w])  # seeded
 
 
+@needs_data
 def test_dart_scoring_uses_the_official_three_references(table2):
     """Entries with more than 8 references (the METEOR script's limit) score against the first three,
     as the official all-delex-reference{0,1,2}.lex files do."""
@@ -144,6 +147,7 @@ def test_dart_scoring_uses_the_official_three_references(table2):
     assert scores["BLEU"] < 100.0  # reference 8 is not
 
 
+@needs_data
 def test_xsum_runs_are_scored_with_rouge_under_the_registry_names():
     from repro.data import load
     from repro.runner import score
@@ -158,6 +162,7 @@ def test_xsum_runs_are_scored_with_rouge_under_the_registry_names():
     assert swapped["ROUGE-2"] < 50.0
 
 
+@needs_data
 def test_superglue_runs_are_scored_on_the_generated_label_word(table2):
     import dataclasses
 
@@ -192,6 +197,7 @@ def test_data_source_is_local_with_a_data_dir_and_the_hub_without(monkeypatch, t
         data_source()
 
 
+@needs_data
 def test_check_data_exits_3_naming_the_missing_files(capsys):
     from repro.cli import main
     from repro.runner import DATA_MISSING_EXIT
@@ -203,6 +209,7 @@ def test_check_data_exits_3_naming_the_missing_files(capsys):
     assert "xsum/train.jsonl" in err and "export_hub_to_jsonl" in err
 
 
+@needs_data
 def test_low_data_grid_follows_table8_and_samples_fixed_training_sets():
     from repro.data import load, training_pairs
     from repro.runner import load_data, registry_dataset

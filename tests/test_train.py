@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+from conftest import needs_data
 from repro import methods
 from repro.batches import Collator
 from repro.data import load, training_pairs
@@ -29,6 +30,7 @@ def bpe_tokenizer(e2e_pairs):
     return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
 
 
+@needs_data
 def test_collator_labels_only_the_target(bpe_tokenizer, e2e_pairs):
     collator = Collator(bpe_tokenizer, encoder_decoder=False)
     batch = collator.train_batch(e2e_pairs[:3])
@@ -59,6 +61,7 @@ class DiesAfter:
         return self.collator.train_batch(pairs)
 
 
+@needs_data
 @pytest.mark.parametrize("optimizer,schedule", [("adamw", "linear"), ("adafactor", "constant")])
 def test_resumed_training_equals_uninterrupted(tmp_path, bpe_tokenizer, e2e_pairs, optimizer, schedule):
     config = TrainConfig(learning_rate=1e-2, epochs=2, batch_size=4, checkpoint_every=2, seed=3,
@@ -120,6 +123,7 @@ def test_optimizers_and_schedules_follow_the_config():
         TrainConfig(schedule="cosine")
 
 
+@needs_data
 def test_decode_returns_one_string_per_source(bpe_tokenizer, e2e_pairs):
     for encoder_decoder in (False, True):
         model = (tiny_bart(vocab_size=len(bpe_tokenizer), decoder_start_token_id=0, eos_token_id=0, bos_token_id=0,
