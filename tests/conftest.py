@@ -8,8 +8,10 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("REPRO_DATA_DIR", str(REPO.parent / "shared" / "data"))
-os.environ.setdefault("REPRO_CORPUS_DIR", str(REPO.parent / "shared" / "corpus"))
+# unset or empty (the Makefile exports an empty value when ../shared is absent): the copy beside the clone
+for _name, _folder in (("REPRO_DATA_DIR", "data"), ("REPRO_CORPUS_DIR", "corpus")):
+    if not os.environ.get(_name):
+        os.environ[_name] = str(REPO.parent / "shared" / _folder)
 
 # tests that read the real data files (../shared/data, or $REPRO_DATA_DIR): skipped with the reason
 # when the clone has no such copy beside it (CI always has one)
