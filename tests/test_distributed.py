@@ -37,9 +37,10 @@ def train_tiny(run_dir: str, method: str, accelerator=None) -> None:
             module.p = 0.0
     torch.manual_seed(3)
     tuner = methods.build(model, method, {"mid_dim": 16} if method == "prefix" else {}, tokenizer=tokenizer)
-    config = TrainConfig(learning_rate=1e-2, epochs=2, batch_size=5, seed=3, checkpoint_every=0)
+    # with checkpoint selection on: every process scores the dev pairs and must pick the same step
+    config = TrainConfig(learning_rate=1e-2, epochs=2, batch_size=5, seed=3, checkpoint_every=0, select_every=2)
     train(tuner, Collator(tokenizer, encoder_decoder=False), PAIRS, config, run_dir, progress=False,
-          accelerator=accelerator)
+          accelerator=accelerator, dev_pairs=PAIRS[4:])
     if accelerator is None or accelerator.is_main_process:
         torch.save({n: p.detach().clone() for n, p in tuner.named_parameters() if p.requires_grad},
                    Path(run_dir) / "trained.pt")
@@ -53,9 +54,9 @@ def _worker(run_dir: str, method: str) -> None:
     train_tiny(run_dir, method, accelerator)
 
 
-def _losses(run_dir: Path) -> list[float]:
+def _losses(run_dir: Path, event: str = "train", key: str = "loss") -> list[float]:
     lines = [json.loads(x) for x in (run_dir / "train_log.jsonl").read_text().splitlines()]
-    return [x["loss"] for x in lines if x["event"] == "train"]
+    return [x[key] for x in lines if x["event"] == event]
 
 
 def test_shard_covers_the_batch_in_order():
@@ -92,6 +93,8 @@ def test_processes_match_one_process(tmp_path, method, world):
     assert len(one) == len(many) == 4  # ceil(7 / 5) * 2 epochs
     assert one[0] > one[-1]  # it trains
     assert many == pytest.approx(one, rel=1e-5, abs=1e-5)
+    dev_one, dev_many = _losses(single, "dev", "dev_loss"), _losses(multi, "dev", "dev_loss")
+    assert len(dev_one) == 2 and dev_many == pytest.approx(dev_one, rel=1e-5, abs=1e-5)
     a, b = torch.load(single / "trained.pt"), torch.load(multi / "trained.pt")
     assert a.keys() == b.keys()
     worst = max((a[n] - b[n]).abs().max().item() for n in a)

@@ -212,7 +212,8 @@ def test_check_data_exits_3_naming_the_missing_files(capsys):
 @needs_data
 def test_low_data_grid_follows_table8_and_samples_fixed_training_sets():
     from repro.data import load, training_pairs
-    from repro.runner import load_data, registry_dataset
+    from repro.methods import ConfigError
+    from repro.runner import dev_pairs, load_data, registry_dataset
 
     specs = load_reproduction("low_data").runs("mini")
     assert len(specs) == 4 * 2 * 2 and len({s.run_id for s in specs}) == len(specs)  # sizes x samples x rows
@@ -227,6 +228,14 @@ def test_low_data_grid_follows_table8_and_samples_fixed_training_sets():
     assert len(pairs_a) == len(pairs_b) == 50 and set(pairs_a) <= everything
     assert pairs_a != pairs_b and load_data(first)[0] == pairs_a  # two samples, each fixed
     assert len(evaluation) == 200
+    # the run selects on the sample's own dev set: round(0.3 * 50) = 15 pairs, none of them trained on
+    assert first.train["select_every"] == 50
+    dev = dev_pairs(first)
+    assert len(dev) == 15 and not set(dev) & set(pairs_a) and set(dev) <= everything
+    assert dev != dev_pairs(second)
+    table2 = load_reproduction("table2_table_to_text").runs("mini")[0]
+    with pytest.raises(ConfigError, match="no dev set"):
+        dev_pairs(table2)
     paper = load_reproduction("low_data").runs("paper")
     assert len(paper) == 2 * 4 * 5 * 2 * 2  # datasets x sizes x samples x seeds x rows: the paper's grid
 

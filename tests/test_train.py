@@ -7,6 +7,7 @@ from repro import methods
 from repro.batches import Collator
 from repro.data import load, training_pairs
 from repro.models import tiny_bart, tiny_gpt2
+from repro.methods.base import ConfigError
 from repro.train import TrainConfig, decode, train
 
 
@@ -62,31 +63,97 @@ class DiesAfter:
 
 
 @needs_data
-@pytest.mark.parametrize("optimizer,schedule", [("adamw", "linear"), ("adafactor", "constant")])
-def test_resumed_training_equals_uninterrupted(tmp_path, bpe_tokenizer, e2e_pairs, optimizer, schedule):
+@pytest.mark.parametrize("optimizer,schedule,select_every", [("adamw", "linear", 0), ("adafactor", "constant", 0),
+                                                             ("adamw", "linear", 3)])
+def test_resumed_training_equals_uninterrupted(tmp_path, bpe_tokenizer, e2e_pairs, optimizer, schedule, select_every):
     config = TrainConfig(learning_rate=1e-2, epochs=2, batch_size=4, checkpoint_every=2, seed=3,
-                         optimizer=optimizer, schedule=schedule)
+                         optimizer=optimizer, schedule=schedule, select_every=select_every)
     collator = Collator(bpe_tokenizer, encoder_decoder=False)
+    dev = e2e_pairs[12:] if select_every else None  # with selection, the best state so far travels in the checkpoint
 
     def fresh():
         return methods.build(tiny_gpt2(vocab_size=len(bpe_tokenizer), initializer_range=0.2), "prefix",
                              {"prefix_length": 3, "mid_dim": 16, "prefix_dropout": 0.1})
 
     straight = fresh()
-    summary = train(straight, collator, e2e_pairs, config, tmp_path / "a", progress=False)
+    summary = train(straight, collator, e2e_pairs, config, tmp_path / "a", progress=False, dev_pairs=dev)
     assert summary["steps"] == 8
     resumed = fresh()
     with pytest.raises(Interrupted):
-        train(resumed, DiesAfter(collator, 5), e2e_pairs, config, tmp_path / "b", progress=False)
+        train(resumed, DiesAfter(collator, 5), e2e_pairs, config, tmp_path / "b", progress=False, dev_pairs=dev)
     assert (tmp_path / "b" / "checkpoint.pt").exists()
     resumed = fresh()  # a new process would start from scratch and load the checkpoint
-    train(resumed, collator, e2e_pairs, config, tmp_path / "b", progress=False)
+    again = train(resumed, collator, e2e_pairs, config, tmp_path / "b", progress=False, dev_pairs=dev)
+    assert again.get("selected_step") == summary.get("selected_step")
     for (name, a), b in zip(straight.named_parameters(), resumed.parameters()):
         assert torch.equal(a, b), name
     assert not (tmp_path / "b" / "checkpoint.pt").exists()
     # one log line per optimizer step
     logged = [line for line in (tmp_path / "a" / "train_log.jsonl").read_text().splitlines() if '"train"' in line]
     assert len(logged) == 8
+
+
+def _logged(run_dir, event, key):
+    import json
+
+    lines = [json.loads(line) for line in (run_dir / "train_log.jsonl").read_text().splitlines()]
+    return [(line["step"], line[key]) for line in lines if line["event"] == event]
+
+
+@needs_data
+def test_selection_ends_with_the_lowest_dev_loss_state_and_leaves_training_alone(tmp_path, bpe_tokenizer, e2e_pairs):
+    from repro.train import dev_loss
+
+    train_pairs, dev = e2e_pairs[:10], e2e_pairs[10:]
+    collator = Collator(bpe_tokenizer, encoder_decoder=False)
+
+    def fresh():
+        return methods.build(tiny_gpt2(vocab_size=len(bpe_tokenizer), initializer_range=0.2), "prefix",
+                             {"prefix_length": 3, "mid_dim": 16, "prefix_dropout": 0.1})
+
+    base = dict(learning_rate=3e-2, max_steps=12, batch_size=4, checkpoint_every=0, seed=5)
+    selected, last = fresh(), fresh()
+    summary = train(selected, collator, train_pairs, TrainConfig(**base, select_every=2), tmp_path / "s",
+                    progress=False, dev_pairs=dev)
+    train(last, collator, train_pairs, TrainConfig(**base), tmp_path / "l", progress=False)
+    # scoring the dev set draws no randomness and changes nothing: the same training losses
+    assert _logged(tmp_path / "s", "train", "loss") == _logged(tmp_path / "l", "train", "loss")
+    scored = _logged(tmp_path / "s", "dev", "dev_loss")
+    assert [step for step, _ in scored] == [2, 4, 6, 8, 10, 12]
+    best_step, best = min(scored, key=lambda s: s[1])
+    assert summary["selected_step"] == best_step and summary["selected_dev_loss"] == best
+    assert dev_loss(selected, collator, dev, 3, "cpu") == pytest.approx(best, abs=1e-5)
+    # the last step's dev loss is the one the unselected run ends with
+    assert dev_loss(last, collator, dev, 4, "cpu") == pytest.approx(scored[-1][1], abs=1e-5)
+    with pytest.raises(ConfigError, match="needs dev pairs"):
+        train(fresh(), collator, train_pairs, TrainConfig(**base, select_every=2), tmp_path / "x", progress=False)
+
+
+@needs_data
+def test_selection_restores_an_earlier_state_when_dev_loss_rises(tmp_path, bpe_tokenizer, e2e_pairs, monkeypatch):
+    import repro.train
+
+    collator = Collator(bpe_tokenizer, encoder_decoder=False)
+
+    def fresh():
+        return methods.build(tiny_gpt2(vocab_size=len(bpe_tokenizer), initializer_range=0.2), "prefix",
+                             {"prefix_length": 3, "mid_dim": 16, "prefix_dropout": 0.1})
+
+    base = dict(learning_rate=1e-2, max_steps=12, batch_size=4, seed=5)
+    # the state after step 4, from a run stopped right after its step-4 checkpoint
+    with pytest.raises(Interrupted):
+        train(fresh(), DiesAfter(collator, 4), e2e_pairs, TrainConfig(**base, checkpoint_every=4), tmp_path / "ref",
+              progress=False)
+    at_step_4 = torch.load(tmp_path / "ref" / "checkpoint.pt", weights_only=False)["trainable"]
+    scripted = iter([5.0, 3.0, 4.0, 6.0, 7.0, 8.0])  # dev losses at steps 2, 4, ..., 12: best at step 4
+    monkeypatch.setattr(repro.train, "dev_loss", lambda *args: next(scripted))
+    tuner = fresh()
+    summary = train(tuner, collator, e2e_pairs, TrainConfig(**base, checkpoint_every=0, select_every=2),
+                    tmp_path / "s", progress=False, dev_pairs=e2e_pairs[:2])
+    assert summary["selected_step"] == 4 and summary["steps"] == 12
+    own = dict(tuner.named_parameters())
+    for name, value in at_step_4.items():
+        assert torch.equal(own[name], value), name
 
 
 def test_optimizers_and_schedules_follow_the_config():

@@ -126,6 +126,20 @@ def load_data(spec: RunSpec):
     return pairs, evaluation
 
 
+def dev_pairs(spec: RunSpec) -> list[tuple[str, str]]:
+    """The pairs a run selects its checkpoint on (`select_every`): the low-data sampler's dev set,
+    round(0.3 * size) pairs disjoint from the sampled training set (Li & Liang §6.3)."""
+    from repro.data import load, training_pairs
+    from repro.data.lowdata import sample_lowdata
+    from repro.methods import ConfigError
+
+    if "lowdata_size" not in spec.limits:
+        raise ConfigError(f"{spec.run_id}: select_every is set but the run has no dev set to select on; "
+                          "only low-data runs (a `lowdata` block) have one - set select_every: 0")
+    pairs = training_pairs(load(spec.dataset, spec.train_split, source=data_source()))
+    return list(sample_lowdata(pairs, spec.limits["lowdata_size"], spec.limits["lowdata_sample"]).dev)
+
+
 def score(spec: RunSpec, outputs: list[str], examples) -> list[dict]:
     """Registry-shaped scores: [{"split", "metric", "value"}] in the paper's units."""
     dataset = spec.dataset
@@ -247,7 +261,9 @@ def run(spec: RunSpec, results_dir: str | Path = "results", force: bool = False,
     encoder_decoder = tuner.is_encoder_decoder
     collator = Collator(tokenizer, encoder_decoder, spec.limits.get("max_source_tokens"),
                         spec.limits.get("max_target_tokens"))
-    summary = train(tuner, collator, pairs, train_config(spec), run_dir, progress=progress, accelerator=accelerator)
+    config = train_config(spec)
+    summary = train(tuner, collator, pairs, config, run_dir, progress=progress, accelerator=accelerator,
+                    dev_pairs=dev_pairs(spec) if config.select_every else None)
     if not main:
         accelerator.wait_for_everyone()
         return run_dir
@@ -264,6 +280,7 @@ def run(spec: RunSpec, results_dir: str | Path = "results", force: bool = False,
         "row": {"dataset": registry_dataset(spec), "model": spec.model_row, "method": spec.row},
         **({"sample": spec.limits["lowdata_sample"]} if "lowdata_sample" in spec.limits else {}),
         "n_train_pairs": len(pairs), "n_eval_inputs": len(examples),
+        **({"selected_step": summary["selected_step"]} if "selected_step" in summary else {}),
         "trainable_parameters": tuner.num_trainable_parameters(),
         "inference_parameters": tuner.num_inference_parameters(),
         "scores": scores})

@@ -1,5 +1,5 @@
 """The training loop shared by every method: AdamW, linear schedule, gradient clipping,
-deterministic data order, atomic checkpoints and resume.
+deterministic data order, atomic checkpoints and resume, and best-dev-loss selection.
 
 Defaults follow the reference GPT-2 trainer (implementation_notes §7.1): AdamW (betas 0.9/0.999,
 eps 1e-8, weight decay 0), linear decay to 0, warmup 0 (100 in the low-data runs), gradient
@@ -12,6 +12,12 @@ contiguous share, and weights its loss by its share of the batch's sequences (or
 for a token-mean loss), so that the averaged gradient and the logged loss are those of one
 process on the whole batch. The global batch size therefore stays the config's `batch_size`
 whatever the number of processes. Only the main process writes logs and checkpoints.
+
+Selection (`select_every` > 0 and dev pairs given): every `select_every` steps and at the end, the
+mean loss on the dev pairs is computed (eval mode, no RNG drawn, so the training trajectory is
+unchanged); the trainable state with the lowest dev loss is kept, in memory and in the checkpoint,
+and is the state the run ends with. This is the reference's low-data protocol (implementation_notes
+§5: dev loss every `eval_steps` 50, only the best checkpoint kept, the final model not saved).
 """
 from __future__ import annotations
 
@@ -66,6 +72,9 @@ class TrainConfig:
     # no parameter scaling, beta2 decay 0.8, weight decay 1e-5 via `weight_decay`, clipping 1.0)
     optimizer: str = "adamw"
     schedule: str = "linear"  # "linear" (warmup then linear decay to 0) or "constant" (after warmup; Lester)
+    # every N steps (and at the end) score the dev pairs and end with the lowest-dev-loss state;
+    # 0 = end with the last step (the reference's low-data runs: 50)
+    select_every: int = 0
 
     def __post_init__(self):
         if self.learning_rate <= 0 or self.batch_size <= 0 or self.epochs <= 0:
@@ -76,6 +85,8 @@ class TrainConfig:
             raise ConfigError(f"schedule={self.schedule!r}; choose one of {SCHEDULES}")
         if self.max_steps is not None and self.max_steps <= 0:
             raise ConfigError(f"max_steps must be positive, got {self.max_steps}")
+        if self.select_every < 0:
+            raise ConfigError(f"select_every must be >= 0 (0 = keep the last step), got {self.select_every}")
 
     def total_steps(self, n_examples: int) -> int:
         per_epoch = math.ceil(n_examples / self.batch_size)
@@ -115,22 +126,50 @@ def loss_weight(labels: torch.Tensor, reduction: str, shift: bool) -> int:
     return int((labels[:, 1:] if shift else labels).ne(-100).sum())
 
 
-def _save_checkpoint(path: Path, tuner, optimizer, scheduler, step: int):
+def trainable_state(tuner) -> dict[str, torch.Tensor]:
+    return {n: p.detach().clone() for n, p in tuner.named_parameters() if p.requires_grad}
+
+
+def load_trainable_state(tuner, state: dict[str, torch.Tensor]) -> None:
+    own = dict(tuner.named_parameters())
+    with torch.no_grad():
+        for name, value in state.items():
+            own[name].copy_(value)
+
+
+@torch.no_grad()
+def dev_loss(tuner, collator, pairs: list[tuple[str, str]], batch_size: int, device) -> float:
+    """The tuner's loss on `pairs` as one batch would give it (batches weighted by their units:
+    sequences for a per-sequence-sum loss, label tokens for a token mean), in eval mode."""
+    was_training = tuner.training
+    tuner.eval()
+    total = units = 0.0
+    for i in range(0, len(pairs), batch_size):
+        batch = collator.train_batch(pairs[i:i + batch_size]).to(device)
+        n = loss_weight(batch.labels, tuner.loss_reduction, not tuner.is_encoder_decoder)
+        total += tuner(**batch.as_kwargs()).loss.item() * n
+        units += n
+    tuner.train(was_training)
+    return total / units
+
+
+def _save_checkpoint(path: Path, tuner, optimizer, scheduler, step: int, best: dict | None = None):
     state = {"step": step, "trainable": {n: p.detach() for n, p in tuner.named_parameters() if p.requires_grad},
              "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-             "torch_rng": torch.get_rng_state()}
+             "torch_rng": torch.get_rng_state(), "best": best}
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
     os.replace(tmp, path)
 
 
 def train(tuner, collator, pairs: list[tuple[str, str]], config: TrainConfig, run_dir: str | Path,
-          progress: bool = True, accelerator=None) -> dict:
+          progress: bool = True, accelerator=None, dev_pairs: list[tuple[str, str]] | None = None) -> dict:
     """Train `tuner` on (source, target) pairs; checkpoints and a JSONL log go to `run_dir`.
 
-    Resumes from `run_dir/checkpoint.pt` when present. Returns a summary (steps, final loss, time).
-    `accelerator`: an `accelerate.Accelerator` (one is made when None: on one process it only
-    places the model on the available device).
+    Resumes from `run_dir/checkpoint.pt` when present. Returns a summary (steps, final loss, time;
+    with selection, the selected step and its dev loss). `accelerator`: an `accelerate.Accelerator`
+    (one is made when None: on one process it only places the model on the available device).
+    `dev_pairs`: scored every `config.select_every` steps (required when that is > 0).
     """
     from accelerate import Accelerator
     from tqdm.auto import tqdm
@@ -141,6 +180,9 @@ def train(tuner, collator, pairs: list[tuple[str, str]], config: TrainConfig, ru
     run_dir.mkdir(parents=True, exist_ok=True)
     if not pairs:
         raise ConfigError("no training pairs")
+    if config.select_every and not dev_pairs:
+        raise ConfigError(f"select_every={config.select_every} needs dev pairs to select on; this run has none "
+                          "(set select_every: 0, or give the run a dev set, e.g. the low-data sampler's)")
     model = accelerator.prepare_model(tuner)  # DistributedDataParallel over >1 process, else `tuner`
     device = accelerator.device
     total = config.total_steps(len(pairs))
@@ -148,18 +190,15 @@ def train(tuner, collator, pairs: list[tuple[str, str]], config: TrainConfig, ru
     params = tuner.trainable_parameters()
     optimizer = make_optimizer(params, config)
     scheduler = make_schedule(optimizer, config, total)
-    start = 0
+    start, best = 0, None  # best: {"step", "dev_loss", "trainable"} of the lowest dev loss so far
     checkpoint = run_dir / CHECKPOINT
     if checkpoint.exists():
         state = torch.load(checkpoint, map_location=device, weights_only=False)
-        own = dict(tuner.named_parameters())
-        with torch.no_grad():
-            for name, value in state["trainable"].items():
-                own[name].copy_(value)
+        load_trainable_state(tuner, state["trainable"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
-        start = state["step"]
+        start, best = state["step"], state.get("best")
     log = open(run_dir / "train_log.jsonl", "a") if main else None
     if log:
         log.write(json.dumps({"event": "resume" if start else "start", "step": start, "total_steps": total,
@@ -191,13 +230,23 @@ def train(tuner, collator, pairs: list[tuple[str, str]], config: TrainConfig, ru
         if log:
             log.write(json.dumps({"event": "train", "step": done, "loss": loss_value,
                                   "lr": scheduler.get_last_lr()[0]}) + "\n")
+        if config.select_every and (done % config.select_every == 0 or done == total):
+            # every process scores the whole dev set on its own copy: the choice is the same everywhere
+            value = dev_loss(tuner, collator, dev_pairs, config.batch_size, device)
+            if best is None or value < best["dev_loss"]:
+                best = {"step": done, "dev_loss": value, "trainable": trainable_state(tuner)}
+            if log:
+                log.write(json.dumps({"event": "dev", "step": done, "dev_loss": value}) + "\n")
         if config.checkpoint_every and done % config.checkpoint_every == 0 and done < total and main:
-            _save_checkpoint(checkpoint, tuner, optimizer, scheduler, done)
+            _save_checkpoint(checkpoint, tuner, optimizer, scheduler, done, best)
             log.flush()
     bar.close()
     tuner.eval()
     summary = {"steps": total, "final_loss": loss_value, "train_seconds": time.time() - began,
                "processes": world}
+    if best is not None:
+        load_trainable_state(tuner, best["trainable"])
+        summary.update(selected_step=best["step"], selected_dev_loss=best["dev_loss"])
     accelerator.wait_for_everyone()
     if log:
         log.write(json.dumps({"event": "end", **summary}) + "\n")
