@@ -26,6 +26,11 @@ def test_figures_from_aggregated_tables(mini_results, tmp_path):
     assert sorted(p.name for p in written) == [f"{REPRO}-mini.pdf", f"{REPRO}-mini.png"]
     assert (out / f"{REPRO}-mini.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / f"{REPRO}-mini.pdf").read_bytes()[:5] == b"%PDF-"
+    # regenerating from the same table gives the same bytes (no creation date in the files)
+    first = {p.name: p.read_bytes() for p in written}
+    again = figures.make_figures(mini_results, out, models_dir=None)
+    assert {p.name: p.read_bytes() for p in again} == first
+    assert b"CreationDate" not in first[f"{REPRO}-mini.pdf"]
 
 
 def test_figure_refuses_a_missing_metric(mini_results, tmp_path):
@@ -41,6 +46,9 @@ def test_pretraining_curves_in_both_formats(tmp_path):
     (models / "training_log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
     written = figures.make_figures(tmp_path / "no-results", tmp_path / "figures", tmp_path / "models")
     assert sorted(p.name for p in written) == ["pretrain-toy-lm.pdf", "pretrain-toy-lm.png"]
+    first = {p.name: p.read_bytes() for p in written}
+    again = figures.make_figures(tmp_path / "no-results", tmp_path / "figures", tmp_path / "models")
+    assert {p.name: p.read_bytes() for p in again} == first
 
 
 def test_prefix_tuning_notebook_runs_against_results(mini_results, tmp_path):

@@ -71,11 +71,20 @@ def table_figure(table, out_stem: str | Path, metric: str | list[str] = "BLEU", 
     fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=7, frameon=False)
     fig.suptitle(title or f"{', '.join(metrics)}: published vs reproduced", fontsize=10)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return save(fig, out_stem)
+
+
+# no creation date and no software version in the files: the same figure gives the same bytes
+_METADATA = {".png": {"Software": None}, ".pdf": {"CreationDate": None, "Producer": None, "Creator": None}}
+
+
+def save(fig, out_stem: str | Path) -> list[Path]:
+    """Write `fig` as PNG and PDF (for reports), the whole figure kept (legend included)."""
     written = []
     for suffix in (".png", ".pdf"):
         path = Path(out_stem).with_suffix(suffix)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path)
+        fig.savefig(path, bbox_inches="tight", metadata=_METADATA[suffix])
         written.append(path)
     return written
 

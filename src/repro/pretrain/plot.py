@@ -24,6 +24,8 @@ def plot_training_curve(log_path: str | Path, png_path: str | Path, title: str |
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from repro.figures import save
+
     rows = read_log(log_path)
     train = [r for r in rows if r.get("event") == "train"]
     evals = [r for r in rows if r.get("event") == "eval"]
@@ -56,8 +58,6 @@ def plot_training_curve(log_path: str | Path, png_path: str | Path, title: str |
     ax.legend()
     fig.tight_layout()
     png_path = Path(png_path)
-    png_path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png_path)
-    fig.savefig(png_path.with_suffix(".pdf"))  # the same figure as PDF, for reports
+    save(fig, png_path.with_suffix(""))  # PNG + the same figure as PDF, for reports
     plt.close(fig)
     return png_path
