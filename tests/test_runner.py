@@ -180,6 +180,28 @@ def test_superglue_runs_are_scored_on_the_generated_label_word(table2):
     assert {s["metric"]: s["value"] for s in score(spec, half, examples)}["acc"] == pytest.approx(50.0)
 
 
+def test_multirc_runs_are_scored_per_answer_option_and_per_question(table2):
+    import dataclasses
+
+    from repro.data.superglue import examples_from_hub
+    from repro.runner import score
+
+    # hub-schema rows: paragraph 0, question 0 with answers (True, False), question 1 with (True,)
+    rows = [{"idx": {"paragraph": 0, "question": q, "answer": a}, "paragraph": "P.", "question": f"Q{q}?",
+             "answer": f"A{a}", "label": label} for q, a, label in [(0, 0, 1), (0, 1, 0), (1, 0, 1)]]
+    examples = examples_from_hub("multirc", rows, "dev")
+    spec = dataclasses.replace(table2.runs("smoke", ["e2e"])[0], dataset="multirc", eval_split="dev")
+
+    def scored(outputs):
+        return {s["metric"]: s["value"] for s in score(spec, outputs, examples)}
+
+    assert scored(["True", "False", "True."]) == {"F1a": pytest.approx(100.0), "EM": pytest.approx(100.0)}
+    # one wrong option of question 0: that question fails EM; F1a over options: P = 2/3, R = 1
+    assert scored(["True", "True", "True"]) == {"F1a": pytest.approx(80.0), "EM": pytest.approx(50.0)}
+    # a non-label answer counts as wrong
+    assert scored(["maybe", "False", "True"]) == {"F1a": pytest.approx(200 / 3), "EM": pytest.approx(50.0)}
+
+
 def test_data_source_is_local_with_a_data_dir_and_the_hub_without(monkeypatch, tmp_path):
     from repro.runner import data_source
 

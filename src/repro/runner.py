@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # keep `repro --help` and `repro score` free of the torch imp
 # registry dataset name and split names per dataset
 REGISTRY_DATASET = {"e2e": "E2E", "webnlg": "WebNLG", "dart": "DART", "xsum": "XSUM",
                     "xsum_news_to_sports": "XSUM", "xsum_within_news": "XSUM",
-                    "boolq": "BoolQ", "cb": "CB", "copa": "COPA", "rte": "RTE", "wic": "WiC"}
+                    "boolq": "BoolQ", "cb": "CB", "copa": "COPA", "multirc": "MultiRC", "rte": "RTE", "wic": "WiC"}
 # registry split of a run's evaluation split (SuperGLUE is reported on dev: its test labels are hidden)
 REGISTRY_SPLIT = {"dev": "dev", "fewglue_dev32": "dev"}
 XSUM_SPLIT = {"xsum": "test", "xsum_news_to_sports": "news-to-sports", "xsum_within_news": "within-news"}
@@ -185,15 +185,23 @@ def score(spec: RunSpec, outputs: list[str], examples) -> list[dict]:
 
         # the generated text is the prediction (T5 / Lester: a label word); anything else is wrong
         predictions = [normalize_label(o) for o in outputs]
-        s = superglue.score(dataset, predictions, [ex.meta["label"] for ex in examples])
         split = REGISTRY_SPLIT.get(spec.eval_split, spec.eval_split)
+        if dataset == "multirc":  # one example per answer option (idx "paragraph-question-answer")
+            bits = {word: k for k, word in enumerate(("False", "True"))}
+            s = superglue.multirc_scores([bits.get(p, -1) for p in predictions],
+                                         [ex.meta["label_index"] for ex in examples],
+                                         [str(ex.meta["idx"]).rsplit("-", 1)[0] for ex in examples])
+            return [{"split": split, "metric": "F1a", "value": 100 * s["f1a"]},
+                    {"split": split, "metric": "EM", "value": 100 * s["em"]}]
+        s = superglue.score(dataset, predictions, [ex.meta["label"] for ex in examples])
         return [{"split": split, "metric": "acc" if m == "accuracy" else "F1", "value": 100 * v}
                 for m, v in s.items()]
     raise NotImplementedError(f"scoring for dataset {dataset!r} is not wired into the runner; "
                               f"scored datasets: {sorted(REGISTRY_DATASET)}")
 
 
-SUPERGLUE_TASKS = ("boolq", "cb", "copa", "rte", "wic")  # single-label tasks (not MultiRC / ReCoRD)
+# label-word tasks (ReCoRD and WSC need T5's span preprocessors: not wired)
+SUPERGLUE_TASKS = ("boolq", "cb", "copa", "multirc", "rte", "wic")
 
 
 def normalize_label(output: str) -> str:
