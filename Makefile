@@ -42,7 +42,7 @@ test:
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false $(PY) -m pytest -q
 
 bench:
-	HF_HUB_OFFLINE=1 $(PY) -m repro.bench --out $(RESULTS_DIR)/bench
+	HF_HUB_OFFLINE=1 $(PY) -m repro.bench --out $(RESULTS_DIR)/bench $(BENCH_ARGS)
 
 # Default scale: mini where its model is in the tree (models/gpt2-mini), else smoke (tiny random
 # models: proves the wiring only).

@@ -126,3 +126,20 @@ def test_adapter_starts_at_the_base_model_and_changes_with_training():
         for adapter in tuner.adapters:
             adapter.up.weight.normal_()
         assert (tuner.logits(src, mask, labels) - before).abs().max() > 1e-3
+
+
+
+def test_a_copied_adapter_tuner_runs_its_own_adapters():
+    """A deepcopy (or a copy moved to another device) must not keep using the original's adapters
+    (the GPU check found this: the copy's blocks called the CPU original's)."""
+    import copy
+
+    tuner = methods.build(tiny_bart(init_std=0.2), "adapter", {"bottleneck": 4}).eval()
+    src, mask, labels = eight_examples("bart")
+    twin = copy.deepcopy(tuner)
+    with torch.no_grad():
+        before = tuner.logits(src, mask, labels)
+        for adapter in twin.adapters:
+            adapter.up.weight.normal_()
+        assert torch.equal(tuner.logits(src, mask, labels), before)  # the original is untouched
+        assert (twin.logits(src, mask, labels) - before).abs().max() > 1e-3  # the copy uses its own

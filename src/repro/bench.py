@@ -1,6 +1,6 @@
 """`make bench`: training-step throughput and peak memory, table-to-text shaped.
 
-A GPT-2-small-shaped model with random weights (no download), batch 8 x 128 tokens of which the
+A GPT-2-small-shaped model (`--size gpt2-medium`: the paper's) with random weights (no download), batch 8 x 128 tokens of which the
 first 64 are source tokens without loss, prefix length 10. Variants:
 
 * ours_prefix   - `repro.methods.PrefixTuning` (MLP reparameterization, LM head only on targets)
@@ -28,6 +28,9 @@ import time
 from pathlib import Path
 
 VARIANTS = ("ours_prefix", "peft_prefix", "full_finetune", "frozen_floor")
+# GPT-2 shapes (random weights); gpt2-medium is the paper's table-to-text model
+SHAPES = {"gpt2-small": dict(n_layer=12, n_head=12, n_embd=768), "gpt2-medium": dict(n_layer=24, n_head=16, n_embd=1024),
+          "tiny": dict(n_layer=2, n_head=2, n_embd=32)}
 
 
 def make_batch(torch, vocab, batch, length, source_length):
@@ -47,7 +50,7 @@ def run_variant(variant: str, size: str, batch: int, length: int, prefix_length:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cpu":
         torch.set_num_threads(2 if torch.get_num_threads() >= 2 else 1)
-    shape = {"gpt2-small": dict(n_layer=12, n_head=12, n_embd=768), "tiny": dict(n_layer=2, n_head=2, n_embd=32)}[size]
+    shape = SHAPES[size]
     torch.manual_seed(0)
     model = GPT2LMHeadModel(GPT2Config(**shape)).to(device)
     ids, mask, labels = (t.to(device) for t in make_batch(torch, model.config.vocab_size, batch, length, length // 2))
@@ -118,7 +121,7 @@ def markdown(result: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="results/bench", help="output directory")
-    parser.add_argument("--size", default="gpt2-small", choices=["gpt2-small", "tiny"])
+    parser.add_argument("--size", default="gpt2-small", choices=sorted(SHAPES))
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--length", type=int, default=128)
     parser.add_argument("--prefix-length", type=int, default=10)

@@ -111,15 +111,22 @@ class Adapter(Tuner):
         self.bottleneck = config.bottleneck or bottleneck_for_budget(n_base, d, len(blocks), config.budget)
         with torch.device(model.get_input_embeddings().weight.device):
             self.adapters = nn.ModuleList(BottleneckAdapter(d, self.bottleneck) for _ in blocks)
-        self._hooks = [block.register_forward_hook(_apply(adapter)) for block, adapter in zip(blocks, self.adapters)]
+        for block, adapter in zip(blocks, self.adapters):
+            # a plain (unregistered) reference from the block to its adapter, read by a module-level
+            # hook: a deepcopy of the tuner then copies block and adapter together (a hook closing
+            # over the adapter would keep pointing at the original's, on the original's device)
+            block.__dict__[_ADAPTER] = adapter
+        self._hooks = [block.register_forward_hook(_apply_adapter) for block in blocks]
 
 
-def _apply(adapter: BottleneckAdapter):
-    def hook(module, args, output):
-        if isinstance(output, tuple):
-            return (adapter(output[0]).to(output[0].dtype), *output[1:])
-        return adapter(output).to(output.dtype)
-    return hook
+_ADAPTER = "_repro_adapter"
+
+
+def _apply_adapter(module, args, output):
+    adapter = module.__dict__[_ADAPTER]
+    if isinstance(output, tuple):
+        return (adapter(output[0]).to(output[0].dtype), *output[1:])
+    return adapter(output).to(output.dtype)
 
 
 @dataclass
