@@ -152,3 +152,37 @@ def test_malformed_row_names_file_and_line(tmp_path):
     with pytest.raises(MalformedDataError) as err:
         load("cb", "dev", data_dir=tmp_path)
     assert f"{bad}:2" in str(err.value)
+
+
+RECORD_TEXT = "Tom Smith won the race in Leeds.\n@highlight\nSmith wins\n@highlight\nLeeds cheers!\n@highlight\nA day out"
+RECORD_SOURCE = ("query: @placeholder won in Leeds entities: Leeds, Smith, Tom Smith passage: Tom Smith won the race "
+                 "in Leeds. Smith wins. Leeds cheers! A day out")
+
+
+def test_record_follows_t5s_preprocessor_locally_and_from_the_hub(tmp_path, monkeypatch):
+    """T5's `record`: '@highlight' lines become sentences ('. ' unless the line already ends in
+    punctuation), entities are the distinct entity strings (sorted), task token dropped; every
+    gold answer is a reference (one training pair each)."""
+    from repro.data import training_pairs
+
+    def span(word, start=0):
+        s = RECORD_TEXT.index(word, start)
+        return {"start": s, "end": s + len(word) - 1}  # ReCoRD spans include their last character
+
+    row = {"idx": 7, "passage": {"text": RECORD_TEXT, "entities": [span("Tom Smith"), span("Smith", 10), span("Leeds"),
+                                                                   span("Leeds", 40)]},
+           "qas": [{"idx": 3, "query": "@placeholder won in Leeds",
+                    "answers": [{"text": "Tom Smith", **span("Tom Smith")}, {"text": "Smith", **span("Smith", 10)}]}]}
+    d = tmp_path / "superglue" / "ReCoRD"
+    d.mkdir(parents=True)
+    (d / "val.jsonl").write_text(json.dumps(row) + "\n")
+    local = load("record", "dev", data_dir=tmp_path)
+    assert [(e.id, e.source, e.references) for e in local] == [("record-dev-7-3", RECORD_SOURCE, ("Smith", "Tom Smith"))]
+    assert training_pairs(local) == [(RECORD_SOURCE, "Smith"), (RECORD_SOURCE, "Tom Smith")]
+
+    hub_row = {"passage": RECORD_TEXT, "query": "@placeholder won in Leeds", "entities": ["Leeds", "Smith", "Tom Smith"],
+               "answers": ["Smith", "Tom Smith"], "idx": {"passage": 7, "query": 3}}
+    monkeypatch.setattr(superglue, "hub_rows", lambda *args: [hub_row])
+    assert superglue.from_hub("record", "dev") == local
+    with pytest.raises(DataMissingError, match="ReCoRD"):
+        load("record", "train", data_dir=tmp_path)

@@ -202,6 +202,28 @@ def test_multirc_runs_are_scored_per_answer_option_and_per_question(table2):
     assert scored(["maybe", "False", "True"]) == {"F1a": pytest.approx(200 / 3), "EM": pytest.approx(50.0)}
 
 
+def test_record_runs_are_scored_against_every_gold_answer(table2):
+    import dataclasses
+
+    from repro.config import with_class_labels
+    from repro.data.superglue import record_example
+    from repro.runner import score
+
+    examples = [record_example("dev", "0-0", "P.", "@placeholder won", ["Ann Lee", "Bo"], ["Ann Lee", "Lee"]),
+                record_example("dev", "0-1", "P.", "@placeholder lost", ["Ann Lee", "Bo"], ["Bo"])]
+    spec = dataclasses.replace(table2.runs("smoke", ["e2e"])[0], dataset="record", eval_split="dev")
+
+    def scored(outputs):
+        return {s["metric"]: s["value"] for s in score(spec, outputs, examples)}
+
+    assert scored([" Lee", "Bo"]) == {"EM": pytest.approx(100.0), "F1": pytest.approx(100.0)}  # any gold answer
+    # "the Ann Lee" normalises to "ann lee" (SQuAD: articles dropped); "Bo Lee" shares 1 of 2 tokens with "Bo"
+    assert scored(["the Ann Lee", "Bo Lee"]) == {"EM": pytest.approx(50.0), "F1": pytest.approx(100 * (1 + 2 / 3) / 2)}
+    # no label words: the class-label init falls back to sampled vocabulary, visibly
+    options = with_class_labels("prompt", {"init": "class_labels", "prompt_length": 5}, "record")
+    assert options == {"init": "sampled_vocab", "prompt_length": 5}
+
+
 def test_data_source_is_local_with_a_data_dir_and_the_hub_without(monkeypatch, tmp_path):
     from repro.runner import data_source
 

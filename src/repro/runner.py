@@ -33,7 +33,8 @@ if TYPE_CHECKING:  # keep `repro --help` and `repro score` free of the torch imp
 # registry dataset name and split names per dataset
 REGISTRY_DATASET = {"e2e": "E2E", "webnlg": "WebNLG", "dart": "DART", "xsum": "XSUM",
                     "xsum_news_to_sports": "XSUM", "xsum_within_news": "XSUM",
-                    "boolq": "BoolQ", "cb": "CB", "copa": "COPA", "multirc": "MultiRC", "rte": "RTE", "wic": "WiC"}
+                    "boolq": "BoolQ", "cb": "CB", "copa": "COPA", "multirc": "MultiRC", "record": "ReCoRD",
+                    "rte": "RTE", "wic": "WiC"}
 # registry split of a run's evaluation split (SuperGLUE is reported on dev: its test labels are hidden)
 REGISTRY_SPLIT = {"dev": "dev", "fewglue_dev32": "dev"}
 XSUM_SPLIT = {"xsum": "test", "xsum_news_to_sports": "news-to-sports", "xsum_within_news": "within-news"}
@@ -186,6 +187,10 @@ def score(spec: RunSpec, outputs: list[str], examples) -> list[dict]:
         # the generated text is the prediction (T5 / Lester: a label word); anything else is wrong
         predictions = [normalize_label(o) for o in outputs]
         split = REGISTRY_SPLIT.get(spec.eval_split, spec.eval_split)
+        if dataset == "record":  # the generated entity, against every gold answer
+            s = superglue.record_scores([o.strip() for o in outputs], [list(ex.references) for ex in examples])
+            return [{"split": split, "metric": "EM", "value": 100 * s["em"]},
+                    {"split": split, "metric": "F1", "value": 100 * s["f1"]}]
         if dataset == "multirc":  # one example per answer option (idx "paragraph-question-answer")
             bits = {word: k for k, word in enumerate(("False", "True"))}
             s = superglue.multirc_scores([bits.get(p, -1) for p in predictions],
@@ -200,8 +205,8 @@ def score(spec: RunSpec, outputs: list[str], examples) -> list[dict]:
                               f"scored datasets: {sorted(REGISTRY_DATASET)}")
 
 
-# label-word tasks (ReCoRD and WSC need T5's span preprocessors: not wired)
-SUPERGLUE_TASKS = ("boolq", "cb", "copa", "multirc", "rte", "wic")
+# scored SuperGLUE tasks (WSC needs T5's span-marking preprocessor: not wired)
+SUPERGLUE_TASKS = ("boolq", "cb", "copa", "multirc", "record", "rte", "wic")
 
 
 def normalize_label(output: str) -> str:

@@ -104,7 +104,7 @@ DATASETS: dict[str, tuple[tuple[str, ...], Callable, Callable]] = {
     "xsum": (xsum.SPLITS, xsum.load_xsum, _hub(xsum.from_hub)),
     "xsum_news_to_sports": _xsum_extrapolation("news-to-sports"),
     "xsum_within_news": _xsum_extrapolation("within-news"),
-    **{task: _superglue(task) for task in superglue.TASKS},
+    **{task: _superglue(task) for task in superglue.ALL_TASKS},
 }
 
 HUB_SPLITS = ("train", "dev", "test", "test_seen", "test_unseen")

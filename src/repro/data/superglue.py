@@ -19,7 +19,15 @@ templates below - the one place where templates and label words are defined:
 (label words listed by class index; they are the TFDS/HF class names T5 emits.)
 
 (MultiRC: T5 also strips ``<br>`` and ``<b>``/``</b>`` markup from the input; one example per
-answer. ReCoRD and WSC use special T5 preprocessors and have no files offline: not implemented.)
+answer.)
+
+* record:  ``query: {query} entities: {entity, entity, ...} passage: {passage}``  ->  the answer
+  entity (T5's ``record`` preprocessor without its task token: "@highlight" lines joined into
+  sentences; one example per query, every gold answer a reference - training pairs one per
+  answer, as T5 repeats the example per answer; a query without answers gets ``<unk>``). No
+  label words: scored by max-over-answers EM / token F1. Read from the hub, or from
+  ``superglue/ReCoRD/{train,val}.jsonl`` if someone adds them (entities are the sorted distinct
+  entity spans, as the hub's). WSC needs T5's span-marking preprocessor: not implemented.
 
 Files (relative to the data dir; MANIFEST.md "SuperGLUE"): ``superglue/<Task>/train.jsonl``
 (full train: CB 250, COPA 400, RTE 2,490, WiC 5,428; BoolQ's 9,427-example train is NOT
@@ -148,8 +156,44 @@ def read_jsonl(task: str, path: Path, split: str) -> list[Example]:
     return examples
 
 
+RECORD = "record"
+ALL_TASKS = (*TASKS, RECORD)
+_HIGHLIGHT_AFTER_PUNCTUATION = re.compile(r"([.?!\"'])\n@highlight\n")
+_HIGHLIGHT = re.compile(r"\n@highlight\n")
+
+
+def record_example(split: str, idx: str, passage: str, query: str, entities, answers) -> Example:
+    """One ReCoRD query as text-to-text (T5's ``record`` preprocessor, task token dropped). Pure."""
+    passage = _HIGHLIGHT.sub(". ", _HIGHLIGHT_AFTER_PUNCTUATION.sub(r"\1 ", passage))
+    return Example(id=f"record-{split}-{idx}",
+                   source=f"query: {query} entities: {', '.join(entities)} passage: {passage}",
+                   references=tuple(answers) or ("<unk>",), meta={"task": RECORD, "idx": idx})
+
+
+def read_record_jsonl(path: Path, split: str) -> list[Example]:
+    """SuperGLUE's ReCoRD JSONL (passage text + entity spans, end inclusive; qas with answers)."""
+    examples = []
+    for n, row in iter_jsonl(path):
+        try:
+            text = row["passage"]["text"]
+            entities = sorted({text[e["start"]:e["end"] + 1] for e in row["passage"]["entities"]})
+            for qa in row["qas"]:
+                answers = sorted({a["text"] for a in qa.get("answers", [])})
+                examples.append(record_example(split, f"{row['idx']}-{qa['idx']}", text, qa["query"], entities, answers))
+        except (KeyError, TypeError) as e:
+            raise malformed(path, n, f"not a ReCoRD row ({e!r})") from None
+    return examples
+
+
 def load_superglue(task: str, split: str, data_dir: str | Path | None = None) -> list[Example]:
     """One SuperGLUE task from the local JSONL files (see module docstring for splits)."""
+    if task == RECORD:
+        split = normalize_split(split, ("train", "dev"), task)
+        path = resolve_data_dir(data_dir, task) / FILES[split].format(folder="ReCoRD")
+        if not path.is_file():
+            raise DataMissingError(f"[record] expected file not found: {path}. Fix: ReCoRD is not in shared/data; "
+                                   "put SuperGLUE's ReCoRD/{train,val}.jsonl there or use source='hub'")
+        return read_record_jsonl(path, split)
     if task not in TASKS:
         raise ValueError(f"unknown SuperGLUE task {task!r}; valid: {', '.join(TASKS)}")
     split = normalize_split(split, SPLITS, task)
@@ -188,6 +232,11 @@ def examples_from_hub(task: str, rows: Iterable[Mapping[str, Any]], split: str) 
 
 def from_hub(task: str, split: str, hub_name: str = HUB_NAME) -> list[Example]:
     """One SuperGLUE task from the HF hub (train / dev; needs network)."""
+    if task == RECORD:
+        split = normalize_split(split, tuple(HUB_SPLITS), task)
+        return [record_example(split, f"{row['idx']['passage']}-{row['idx']['query']}", row["passage"], row["query"],
+                               row["entities"], row["answers"])
+                for row in rows_of(hub_rows(hub_name, task, HUB_SPLITS[split]))]
     if task not in TASKS:
         raise ValueError(f"unknown SuperGLUE task {task!r}; valid: {', '.join(TASKS)}")
     split = normalize_split(split, tuple(HUB_SPLITS), task)
