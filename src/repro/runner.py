@@ -17,6 +17,7 @@ the main process alone writes files and decodes, the others wait for it.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -116,12 +117,11 @@ def load_data(spec: RunSpec):
     from repro.data import load, training_pairs
 
     source = data_source()
-    pairs = training_pairs(load(spec.dataset, spec.train_split, source=source))
-    evaluation = load(spec.dataset, spec.eval_split, source=source)
     if "lowdata_size" in spec.limits:  # Li & Liang §6.3: sampled set `lowdata_sample` of that size
-        from repro.data.lowdata import sample_lowdata
-
-        pairs = list(sample_lowdata(pairs, spec.limits["lowdata_size"], spec.limits["lowdata_sample"]).train)
+        pairs = list(_lowdata_sample(spec).train)
+    else:
+        pairs = training_pairs(load(spec.dataset, spec.train_split, source=source))
+    evaluation = load(spec.dataset, spec.eval_split, source=source)
     pairs = subset(pairs, spec.limits.get("train_pairs"), spec.limits.get("train_subset", "first"))
     evaluation = subset(evaluation, spec.limits.get("eval_inputs"), spec.limits.get("eval_subset", "first"))
     return pairs, evaluation
@@ -130,15 +130,27 @@ def load_data(spec: RunSpec):
 def dev_pairs(spec: RunSpec) -> list[tuple[str, str]]:
     """The pairs a run selects its checkpoint on (`select_every`): the low-data sampler's dev set,
     round(0.3 * size) pairs disjoint from the sampled training set (Li & Liang §6.3)."""
-    from repro.data import load, training_pairs
-    from repro.data.lowdata import sample_lowdata
     from repro.methods import ConfigError
 
     if "lowdata_size" not in spec.limits:
         raise ConfigError(f"{spec.run_id}: select_every is set but the run has no dev set to select on; "
                           "only low-data runs (a `lowdata` block) have one - set select_every: 0")
-    pairs = training_pairs(load(spec.dataset, spec.train_split, source=data_source()))
-    return list(sample_lowdata(pairs, spec.limits["lowdata_size"], spec.limits["lowdata_sample"]).dev)
+    return list(_lowdata_sample(spec).dev)
+
+
+def _lowdata_sample(spec: RunSpec):
+    """The run's low-data sample (training and dev pairs), drawn once: training and selection share it."""
+    return _sample_of(spec.dataset, spec.train_split, data_source(), os.environ.get("REPRO_DATA_DIR"),
+                      spec.limits["lowdata_size"], spec.limits["lowdata_sample"])
+
+
+@functools.lru_cache(maxsize=2)
+def _sample_of(dataset: str, split: str, source: str, data_dir: str | None, size: int, sample: int):
+    """`data_dir` ($REPRO_DATA_DIR, which `load` reads) only keys the cache."""
+    from repro.data import load, training_pairs
+    from repro.data.lowdata import sample_lowdata
+
+    return sample_lowdata(training_pairs(load(dataset, split, source=source)), size, sample)
 
 
 def score(spec: RunSpec, outputs: list[str], examples) -> list[dict]:

@@ -154,7 +154,7 @@ def dev_loss(tuner, collator, pairs: list[tuple[str, str]], batch_size: int, dev
 
 
 def _save_checkpoint(path: Path, tuner, optimizer, scheduler, step: int, best: dict | None = None):
-    state = {"step": step, "trainable": {n: p.detach() for n, p in tuner.named_parameters() if p.requires_grad},
+    state = {"step": step, "trainable": trainable_state(tuner),
              "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
              "torch_rng": torch.get_rng_state(), "best": best}
     tmp = path.with_suffix(".tmp")
