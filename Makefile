@@ -20,6 +20,7 @@ help:
 	@echo "make reproduce-table2 SCALE=smoke|mini|paper RESULTS_DIR=results [JOBS=2] - ACL Table 2 (table-to-text)"
 	@echo "make reproduce-<dir> SCALE=... - any reproductions/<dir>/ (e.g. prefix_vs_infix, embedding_only)"
 	@echo "make reproduce-all SCALE=... - every reproduction, with the total time"
+	@echo "    (a scale marked known_failure in its config is refused with the reason; RUN_ARGS=--allow-known-failure runs it)"
 	@echo "make mini-lm-check - E2E with gpt2-mini vs the same model from random init (fine-tune, prefix)"
 	@echo "make figures - regenerate every figure (PNG + PDF) in figures/ from results/ and models/"
 	@echo "make notebooks - re-execute notebooks/*.ipynb in place against results/ (REPRO_SCALE=... to pick a scale)"
@@ -52,10 +53,13 @@ REPRODUCTIONS := $(notdir $(patsubst %/,%,$(dir $(wildcard reproductions/*/confi
 # run every run of one reproduction (skipping finished ones), then its table and the claims file
 # JOBS=n: n processes share the runs (repro run --shard i/n), one thread each (CPU boxes)
 JOBS ?= 1
+# extra `repro run` flags, e.g. RUN_ARGS=--allow-known-failure (a scale its config marks known_failure)
+RUN_ARGS ?=
 define reproduce
-	$(if $(filter 1,$(JOBS)),$(PY) -m repro.cli run --reproduction $(1) --scale $(RUN_SCALE) --results-dir $(RESULTS_DIR),\
+	$(PY) -m repro.cli run --reproduction $(1) --scale $(RUN_SCALE) --check-data $(RUN_ARGS) > /dev/null
+	$(if $(filter 1,$(JOBS)),$(PY) -m repro.cli run --reproduction $(1) --scale $(RUN_SCALE) --results-dir $(RESULTS_DIR) $(RUN_ARGS),\
 	mkdir -p $(RESULTS_DIR)/$(1)/$(RUN_SCALE); pids=(); for i in $$(seq 0 $$(( $(JOBS) - 1 ))); do \
-	  OMP_NUM_THREADS=1 $(PY) -m repro.cli run --reproduction $(1) --scale $(RUN_SCALE) --results-dir $(RESULTS_DIR) \
+	  OMP_NUM_THREADS=1 $(PY) -m repro.cli run --reproduction $(1) --scale $(RUN_SCALE) --results-dir $(RESULTS_DIR) $(RUN_ARGS) \
 	    --shard $$i/$(JOBS) --no-progress > $(RESULTS_DIR)/$(1)/$(RUN_SCALE)/shard$$i.log 2>&1 & pids+=($$!); done; \
 	for pid in $${pids[@]}; do wait $$pid || exit 1; done)
 	$(PY) -m repro.cli ensemble --reproduction $(1) --scale $(RUN_SCALE) --results-dir $(RESULTS_DIR) --no-progress
@@ -70,14 +74,15 @@ reproduce-table2:
 	$(call reproduce,table2_table_to_text)
 
 # a reproduction whose data is not readable here (exit 3 of --check-data, e.g. XSUM articles
-# offline) is skipped with the reason; any other failure stops
+# offline) or whose scale its config marks known_failure (exit 4) is skipped with the reason;
+# any other failure stops
 reproduce-all:
 	@start=$$(date +%s); skipped=(); for r in $(REPRODUCTIONS); do \
-	  $(PY) -m repro.cli run --reproduction $$r --scale $(RUN_SCALE) --check-data > /dev/null; rc=$$?; \
-	  if [ $$rc = 3 ]; then skipped+=($$r); continue; elif [ $$rc != 0 ]; then exit $$rc; fi; \
+	  $(PY) -m repro.cli run --reproduction $$r --scale $(RUN_SCALE) --check-data $(RUN_ARGS) > /dev/null; rc=$$?; \
+	  if [ $$rc = 3 ] || [ $$rc = 4 ]; then skipped+=($$r); continue; elif [ $$rc != 0 ]; then exit $$rc; fi; \
 	  $(MAKE) --no-print-directory reproduce-$$r || exit 1; done; \
 	echo "reproduce-all ($(RUN_SCALE)): $$(( ($$(date +%s) - start) / 60 )) minutes"; \
-	if [ $${#skipped[@]} -gt 0 ]; then echo "skipped (data missing, reason above): $${skipped[*]}"; fi
+	if [ $${#skipped[@]} -gt 0 ]; then echo "skipped (data missing or known failure, reason above): $${skipped[*]}"; fi
 
 reproduce-%: reproductions/%/config.yaml
 	$(call reproduce,$*)

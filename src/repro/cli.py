@@ -20,6 +20,7 @@ SUBCOMMANDS = [
     "repro.claims",
     "repro.notebooks",
     "repro.readme",
+    "repro.probe",
 ]
 
 

@@ -49,7 +49,7 @@ SCALES = ("smoke", "mini", "paper")
 TOP_KEYS = {"name", "title", "compare_to", "datasets", "rows", "models", "decode", "scales", "notes", "claims",
             "ensemble"}
 SCALE_KEYS = {"models", "model_datasets", "seeds", "train", "limits", "decode", "hyperparameters", "datasets", "eval_split",
-              "train_split", "notes", "lowdata"}
+              "train_split", "notes", "lowdata", "known_failure"}
 LOWDATA_KEYS = {"sizes", "samples", "train"}
 ROW_KEYS = {"method", "options"}
 LIMIT_KEYS = {"train_pairs", "train_subset", "eval_inputs", "eval_subset", "max_source_tokens", "max_target_tokens"}
@@ -110,6 +110,10 @@ class Reproduction:
     @property
     def scales(self) -> list[str]:
         return list(self.raw["scales"])
+
+    def known_failure(self, scale: str) -> str | None:
+        """Why this scale is known not to give meaningful numbers (the scale's `known_failure`), or None."""
+        return (self.raw["scales"].get(scale) or {}).get("known_failure")
 
     def runs(self, scale: str, datasets: list[str] | None = None) -> list[RunSpec]:
         if scale not in self.raw["scales"]:
@@ -225,6 +229,8 @@ def validate(raw: dict, name: str) -> None:
         if scale not in SCALES:
             raise ConfigError(f"{name}: scale {scale!r} is not one of {SCALES}")
         _check_keys(f"{name}: scale {scale!r}", sc, SCALE_KEYS)
+        if "known_failure" in sc and not (isinstance(sc["known_failure"], str) and sc["known_failure"].strip()):
+            raise ConfigError(f"{name}: scale {scale!r} known_failure must say why the scale fails (a string)")
         _check_keys(f"{name}: scale {scale!r} train", sc.get("train", {}), TRAIN_KEYS)
         _check_keys(f"{name}: scale {scale!r} limits", sc.get("limits", {}), LIMIT_KEYS)
         if sc.get("lowdata") is not None:

@@ -42,7 +42,12 @@ def show(reproduction: str, metric: str | list[str] | None = None):
     scale = pick_scale(reproduction, root)
     if scale is None or not any((root / reproduction / scale).glob("*/metrics.json")):
         shown = os.path.relpath(root, REPO) if root.resolve().is_relative_to(REPO) else root
-        display(Markdown(f"*No finished runs of `{reproduction}` under `{shown}`: run `make reproduce-{reproduction}`.*"))
+        from repro.config import load_reproduction
+
+        reason = load_reproduction(reproduction).known_failure("mini")
+        note = f" Its mini scale is a known failure: {reason.strip()}" if reason else ""
+        display(Markdown(f"*No finished runs of `{reproduction}` under `{shown}`: run `make reproduce-{reproduction}`.*"
+                         + note))
         return None
     markdown, table = report.aggregate(root, reproduction, scale, report.load_table_spec(reproduction))
     display(Markdown(markdown))

@@ -325,10 +325,11 @@ def check_run_data(specs: list[RunSpec]) -> None:
 
 def run_reproduction(name: str, scale: str, results_dir: str | Path = "results", datasets=None,
                      force: bool = False, progress: bool = True, shard: str | None = None,
-                     check_data: bool = False) -> list[Path]:
+                     check_data: bool = False, allow_known_failure: bool = False) -> list[Path]:
     """Every run of a reproduction at one scale; `shard` "i/n" keeps runs i, i+n, i+2n, ... (0-based),
     so n processes or machines can share the runs of one scale. `check_data`: only check that
-    the data of every run can be read (`repro run --check-data`; exit status 3 when it cannot)."""
+    the data of every run can be read (`repro run --check-data`; exit status 3 when it cannot).
+    A scale whose config marks it `known_failure` raises KnownFailure unless `allow_known_failure`."""
     from accelerate import PartialState
 
     from repro.config import load_reproduction
@@ -336,6 +337,11 @@ def run_reproduction(name: str, scale: str, results_dir: str | Path = "results",
 
     reproduction = load_reproduction(name)
     specs = reproduction.runs(scale, datasets)
+    reason = reproduction.known_failure(scale)
+    if reason and not allow_known_failure:
+        raise KnownFailure(f"{name} at scale {scale!r} is marked known_failure in "
+                           f"reproductions/{name}/config.yaml: {reason.strip()} "
+                           f"(run it anyway: `repro run ... --allow-known-failure`, or make ... RUN_ARGS=--allow-known-failure)")
     if shard:
         try:
             index, count = (int(x) for x in shard.split("/"))
@@ -370,6 +376,8 @@ def add_parser(subparsers):
     parser.add_argument("--shard", default=None, help="i/n: only runs i, i+n, ... (share a scale among n processes)")
     parser.add_argument("--check-data", action="store_true",
                         help="only check that every run's data can be read; exit status 3 if some is missing")
+    parser.add_argument("--allow-known-failure", action="store_true",
+                        help="run a scale its config marks known_failure (otherwise: exit status 4 with the reason)")
     parser.set_defaults(func=_run_command)
 
 
@@ -378,7 +386,10 @@ def _run_command(args) -> int:
 
     try:
         run_reproduction(args.reproduction, args.scale, args.results_dir, args.dataset, args.force,
-                         not args.no_progress, args.shard, args.check_data)
+                         not args.no_progress, args.shard, args.check_data, args.allow_known_failure)
+    except KnownFailure as err:
+        print(f"repro run: {err}", file=sys.stderr)
+        return KNOWN_FAILURE_EXIT
     except DataMissingError as err:
         if not args.check_data:
             raise
@@ -388,3 +399,8 @@ def _run_command(args) -> int:
 
 
 DATA_MISSING_EXIT = 3  # `repro run --check-data`: some data a run needs cannot be read
+KNOWN_FAILURE_EXIT = 4  # `repro run`: the scale is marked known_failure in the reproduction's config
+
+
+class KnownFailure(Exception):
+    """The asked-for scale of a reproduction is known not to give meaningful numbers (config says why)."""
