@@ -186,3 +186,53 @@ def test_record_follows_t5s_preprocessor_locally_and_from_the_hub(tmp_path, monk
     assert superglue.from_hub("record", "dev") == local
     with pytest.raises(DataMissingError, match="ReCoRD"):
         load("record", "train", data_dir=tmp_path)
+
+
+WSC_ROWS = [  # SuperGLUE WSC JSONL shape; the text and spans follow T5's docstring example
+    {"idx": 0, "label": True, "text": "Mitchell asked Tom if he could lend some money.",
+     "target": {"span1_text": "Tom", "span1_index": 2, "span2_text": "he", "span2_index": 4}},
+    {"idx": 1, "label": False, "text": "Mitchell asked Tom if he could lend some money.",
+     "target": {"span1_text": "Mitchell", "span1_index": 0, "span2_text": "he", "span2_index": 4}},
+]
+
+
+def test_wsc_follows_t5s_wsc_simple_locally_and_from_the_hub(tmp_path, monkeypatch):
+    """T5 `wsc_simple` without "wsc:": the pronoun marked with asterisks, the candidate as target;
+    training keeps true referents only (correct_referent_only), evaluation keeps every example."""
+    from repro.data import training_pairs
+
+    d = tmp_path / "superglue" / "WSC"
+    d.mkdir(parents=True)
+    for name in ("train.jsonl", "val.jsonl"):
+        (d / name).write_text("".join(json.dumps(r) + "\n" for r in WSC_ROWS))
+    marked = "Mitchell asked Tom if *he* could lend some money."
+    dev = load("wsc", "dev", data_dir=tmp_path)
+    assert [(e.source, e.references, e.meta["label"]) for e in dev] == [(marked, ("Tom",), True),
+                                                                       (marked, ("Mitchell",), False)]
+    assert training_pairs(load("wsc", "train", data_dir=tmp_path)) == [(marked, "Tom")]
+
+    hub = [{"text": r["text"], **r["target"], "idx": r["idx"], "label": int(r["label"])} for r in WSC_ROWS]
+    asked = []
+    monkeypatch.setattr(superglue, "hub_rows", lambda *args: asked.append(args) or hub)
+    assert superglue.from_hub("wsc", "dev") == dev
+    assert asked[0][1] == "wsc.fixed"  # the WSC version T5 used
+
+
+def test_wsc_special_cases_and_bad_spans():
+    # T5's hand-blanked text: span2_index points at "use", not at "it"
+    text = ("When they had eventually calmed down a bit , and had gotten home, Mr. Farley put the magic pebble in an "
+            "iron safe . Some day they might want to use it , but really for now, what more could they wish for?")
+    assert "might want to use *it* , but" in superglue.wsc_input(text, 30, "it")
+    with pytest.raises(ValueError, match="does not point at 'she'"):
+        superglue.wsc_input("Mitchell asked Tom if he could lend some money.", 4, "she")
+
+
+def test_wsc_row_with_a_wrong_span_names_file_and_line(tmp_path):
+    d = tmp_path / "superglue" / "WSC"
+    d.mkdir(parents=True)
+    bad = dict(WSC_ROWS[0], target=dict(WSC_ROWS[0]["target"], span2_index=3))
+    (d / "val.jsonl").write_text(json.dumps(WSC_ROWS[0]) + "\n" + json.dumps(bad) + "\n")
+    with pytest.raises(MalformedDataError, match=f"{d / 'val.jsonl'}:2"):
+        load("wsc", "dev", data_dir=tmp_path)
+    with pytest.raises(DataMissingError, match="WSC"):
+        load("wsc", "train", data_dir=tmp_path)

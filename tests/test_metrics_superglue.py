@@ -76,3 +76,16 @@ def test_missing_prediction_is_an_error_naming_counts_and_idx(tmp_path):
         superglue.score_files("rte", pred, SG / "RTE" / "val.jsonl")
     with pytest.raises(MetricInputError, match="nope.jsonl"):
         superglue.score_files("rte", tmp_path / "nope.jsonl", SG / "RTE" / "val.jsonl")
+
+
+def test_wsc_referent_match_follows_t5s_postprocessor():
+    from repro.metrics.superglue import wsc_predicted_referent, wsc_scores
+
+    assert wsc_predicted_referent("the city councilmen", "The city councilmen") == 1  # case, determiners
+    assert wsc_predicted_referent("councilmen", "the city councilmen") == 1  # a subset of the words
+    assert wsc_predicted_referent("the demonstrators", "the city councilmen") == 0
+    assert wsc_predicted_referent("Bob", "Bob's hat") == 0  # a possessive only matches a possessive
+    assert wsc_predicted_referent("  the ", "Tom") == -1  # empty after cleaning: never a label
+    # accuracy: naming the candidate is right when it is the referent, wrong when it is not
+    assert wsc_scores(["Tom", "Tom", "", "Mitchell"], ["Tom", "Mitchell", "Tom", "Tom"],
+                      [True, False, False, False]) == {"accuracy": 0.75}  # the empty one is wrong

@@ -327,3 +327,19 @@ def test_new_config_blocks_refuse_bad_input_naming_the_fix():
     bad["ensemble"] = {"size": 5, "rows": {"average": "x", "vote": "y"}}
     with pytest.raises(ConfigError, match="ensemble needs exactly"):
         validate(bad, "prompt_ensembling")
+
+
+def test_wsc_runs_are_scored_by_the_referent_match(table2):
+    import dataclasses
+
+    from repro.config import with_class_labels
+    from repro.data.superglue import wsc_examples
+    from repro.runner import score
+
+    span = {"text": "Mitchell asked Tom if he could lend some money.", "span2_index": 4, "span2_text": "he"}
+    examples = wsc_examples("dev", [(0, {**span, "span1_text": "Tom"}, 1), (1, {**span, "span1_text": "Mitchell"}, 0)])
+    spec = dataclasses.replace(table2.runs("smoke", ["e2e"])[0], dataset="wsc", eval_split="dev")
+    assert score(spec, ["Tom", "Tom"], examples) == [{"split": "dev", "metric": "acc", "value": pytest.approx(100.0)}]
+    assert score(spec, ["Mitchell", "Mitchell"], examples)[0]["value"] == pytest.approx(0.0)
+    options = with_class_labels("prompt", {"init": "class_labels", "prompt_length": 5}, "wsc")
+    assert options == {"init": "sampled_vocab", "prompt_length": 5}

@@ -163,14 +163,14 @@ def lowdata_grid(lowdata: dict | None, dataset: str, row: str) -> list[tuple[int
 def with_class_labels(method: str, options: dict, dataset: str) -> dict:
     """Prompt tuning's class-label init (Lester et al. §3.2) on a SuperGLUE task: when the config
     names no `class_labels`, they are the task's label words (repro.data.superglue.TASKS).
-    ReCoRD has none (its answers are passage entities): with zero labels the init is what the
-    class-label init gives the positions past the labels, sampled vocabulary, and the run's
-    options say so (`init: sampled_vocab`)."""
-    from repro.data.superglue import RECORD, TASKS
+    ReCoRD and WSC have none (their answers are passage entities / noun phrases): with zero labels
+    the init is what the class-label init gives the positions past the labels, sampled vocabulary,
+    and the run's options say so (`init: sampled_vocab`)."""
+    from repro.data.superglue import RECORD, TASKS, WSC
 
     if method != "prompt" or options.get("init") != "class_labels" or options.get("class_labels"):
         return options
-    if dataset == RECORD:
+    if dataset in (RECORD, WSC):
         return {**options, "init": "sampled_vocab"}
     if dataset not in TASKS:
         raise ConfigError(f"init: class_labels on {dataset!r} needs explicit class_labels (label words are "

@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # keep `repro --help` and `repro score` free of the torch imp
 REGISTRY_DATASET = {"e2e": "E2E", "webnlg": "WebNLG", "dart": "DART", "xsum": "XSUM",
                     "xsum_news_to_sports": "XSUM", "xsum_within_news": "XSUM",
                     "boolq": "BoolQ", "cb": "CB", "copa": "COPA", "multirc": "MultiRC", "record": "ReCoRD",
-                    "rte": "RTE", "wic": "WiC"}
+                    "rte": "RTE", "wic": "WiC", "wsc": "WSC"}
 # registry split of a run's evaluation split (SuperGLUE is reported on dev: its test labels are hidden)
 REGISTRY_SPLIT = {"dev": "dev", "fewglue_dev32": "dev"}
 XSUM_SPLIT = {"xsum": "test", "xsum_news_to_sports": "news-to-sports", "xsum_within_news": "within-news"}
@@ -203,6 +203,10 @@ def score(spec: RunSpec, outputs: list[str], examples) -> list[dict]:
             s = superglue.record_scores([o.strip() for o in outputs], [list(ex.references) for ex in examples])
             return [{"split": split, "metric": "EM", "value": 100 * s["em"]},
                     {"split": split, "metric": "F1", "value": 100 * s["f1"]}]
+        if dataset == "wsc":  # does the generated text name the candidate, as the label says?
+            s = superglue.wsc_scores(outputs, [ex.meta["referent"] for ex in examples],
+                                     [ex.meta["label"] for ex in examples])
+            return [{"split": split, "metric": "acc", "value": 100 * s["accuracy"]}]
         if dataset == "multirc":  # one example per answer option (idx "paragraph-question-answer")
             bits = {word: k for k, word in enumerate(("False", "True"))}
             s = superglue.multirc_scores([bits.get(p, -1) for p in predictions],
@@ -217,8 +221,8 @@ def score(spec: RunSpec, outputs: list[str], examples) -> list[dict]:
                               f"scored datasets: {sorted(REGISTRY_DATASET)}")
 
 
-# scored SuperGLUE tasks (WSC needs T5's span-marking preprocessor: not wired)
-SUPERGLUE_TASKS = ("boolq", "cb", "copa", "multirc", "record", "rte", "wic")
+# scored SuperGLUE tasks (all eight)
+SUPERGLUE_TASKS = ("boolq", "cb", "copa", "multirc", "record", "rte", "wic", "wsc")
 
 
 def normalize_label(output: str) -> str:

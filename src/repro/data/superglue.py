@@ -27,7 +27,15 @@ answer.)
   answer, as T5 repeats the example per answer; a query without answers gets ``<unk>``). No
   label words: scored by max-over-answers EM / token F1. Read from the hub, or from
   ``superglue/ReCoRD/{train,val}.jsonl`` if someone adds them (entities are the sorted distinct
-  entity spans, as the hub's). WSC needs T5's span-marking preprocessor: not implemented.
+  entity spans, as the hub's).
+* wsc:     the text with the pronoun marked ``*like this*``  ->  the candidate referent (T5's
+  ``wsc_simple`` preprocessor on ``super_glue/wsc.fixed`` without its "wsc:" token, including its
+  two special cases). Training splits keep only the examples whose candidate *is* the referent
+  (T5's ``correct_referent_only`` for ``super_glue_wsc_v102_simple_train``); evaluation splits keep
+  all, and a prediction counts as "is the referent" by T5's ``wsc_simple`` postprocessor
+  (`repro.metrics.superglue.wsc_predicted_referent`), compared with the label. Not offline: read
+  from the hub, or from ``superglue/WSC/{train,val}.jsonl`` if someone adds them. (T5's own
+  WSC training also mixed in DPR data; Lester trains on SuperGLUE alone.)
 
 Files (relative to the data dir; MANIFEST.md "SuperGLUE"): ``superglue/<Task>/train.jsonl``
 (full train: CB 250, COPA 400, RTE 2,490, WiC 5,428; BoolQ's 9,427-example train is NOT
@@ -157,7 +165,9 @@ def read_jsonl(task: str, path: Path, split: str) -> list[Example]:
 
 
 RECORD = "record"
-ALL_TASKS = (*TASKS, RECORD)
+WSC = "wsc"
+WSC_HUB_CONFIG = "wsc.fixed"  # the version T5 (and so Lester) used: tfds super_glue/wsc.fixed
+ALL_TASKS = (*TASKS, RECORD, WSC)
 _HIGHLIGHT_AFTER_PUNCTUATION = re.compile(r"([.?!\"'])\n@highlight\n")
 _HIGHLIGHT = re.compile(r"\n@highlight\n")
 
@@ -185,6 +195,57 @@ def read_record_jsonl(path: Path, split: str) -> list[Example]:
     return examples
 
 
+# T5 `_wsc_inputs`: two texts whose span2_index does not point at the pronoun, blanked by hand
+_WSC_SPECIAL = {
+    'The boy continued to whip the pony , and eventually the pony threw him over. John laughed out quite loud. '
+    '"Good for him," he said. ':
+        'The boy continued to whip the pony , and eventually the pony threw him over. John laughed out quite loud. '
+        '"Good for X ," he said.',
+    'When they had eventually calmed down a bit , and had gotten home, Mr. Farley put the magic pebble in an iron '
+    'safe . Some day they might want to use it , but really for now, what more could they wish for?':
+        'When they had eventually calmed down a bit , and had gotten home, Mr. Farley put the magic pebble in an iron '
+        'safe . Some day they might want to use X , but really for now, what more could they wish for?',
+}
+WSC_TRAIN_SPLITS = ("train", "fewglue_train")  # correct_referent_only
+
+
+def wsc_input(text: str, span2_index: int, span2_text: str) -> str:
+    """T5 `wsc_simple` input without "wsc:": the word at span2_index replaced by X, then every
+    " X " by " *<pronoun>* ". Pure."""
+    blanked = _WSC_SPECIAL.get(text)
+    if blanked is None:
+        words = text.split(" ")
+        if not 0 < span2_index < len(words) or words[span2_index] != span2_text:
+            raise ValueError(f"span2_index {span2_index} does not point at {span2_text!r} in {text!r}")
+        blanked = " ".join([" ".join(words[:span2_index]), "X", " ".join(words[span2_index + 1:])])
+    return blanked.replace(" X ", f" *{span2_text}* ")
+
+
+def wsc_examples(split: str, rows: Iterable[tuple[Any, Mapping[str, Any], Any]]) -> list[Example]:
+    """WSC examples from (idx, span fields, label) rows; training splits keep true referents only."""
+    examples = []
+    for idx, span, label in rows:
+        if split in WSC_TRAIN_SPLITS and not label:
+            continue
+        examples.append(Example(id=f"wsc-{split}-{idx}",
+                                source=wsc_input(span["text"], int(span["span2_index"]), span["span2_text"]),
+                                references=(span["span1_text"],),
+                                meta={"task": WSC, "idx": idx, "label": bool(label), "referent": span["span1_text"]}))
+    return examples
+
+
+def read_wsc_jsonl(path: Path, split: str) -> list[Example]:
+    """SuperGLUE's WSC JSONL (text, target{span1_text, span2_index, span2_text}, label)."""
+    rows = []
+    for n, row in iter_jsonl(path):
+        try:
+            rows.append((row.get("idx", n - 1), {"text": row["text"], **row["target"]}, row["label"]))
+            wsc_examples(split, rows[-1:])  # checks the row, naming its line
+        except (KeyError, TypeError, ValueError) as e:
+            raise malformed(path, n, f"not a WSC row ({e!r})") from None
+    return wsc_examples(split, rows)
+
+
 def load_superglue(task: str, split: str, data_dir: str | Path | None = None) -> list[Example]:
     """One SuperGLUE task from the local JSONL files (see module docstring for splits)."""
     if task == RECORD:
@@ -194,6 +255,13 @@ def load_superglue(task: str, split: str, data_dir: str | Path | None = None) ->
             raise DataMissingError(f"[record] expected file not found: {path}. Fix: ReCoRD is not in shared/data; "
                                    "put SuperGLUE's ReCoRD/{train,val}.jsonl there or use source='hub'")
         return read_record_jsonl(path, split)
+    if task == WSC:
+        split = normalize_split(split, SPLITS, task)
+        path = resolve_data_dir(data_dir, task) / FILES[split].format(folder="WSC")
+        if not path.is_file():
+            raise DataMissingError(f"[wsc] expected file not found: {path}. Fix: WSC is not in shared/data; "
+                                   "put SuperGLUE's WSC/{train,val}.jsonl there or use source='hub'")
+        return read_wsc_jsonl(path, split)
     if task not in TASKS:
         raise ValueError(f"unknown SuperGLUE task {task!r}; valid: {', '.join(TASKS)}")
     split = normalize_split(split, SPLITS, task)
@@ -237,6 +305,10 @@ def from_hub(task: str, split: str, hub_name: str = HUB_NAME) -> list[Example]:
         return [record_example(split, f"{row['idx']['passage']}-{row['idx']['query']}", row["passage"], row["query"],
                                row["entities"], row["answers"])
                 for row in rows_of(hub_rows(hub_name, task, HUB_SPLITS[split]))]
+    if task == WSC:
+        split = normalize_split(split, tuple(HUB_SPLITS), task)
+        return wsc_examples(split, ((row["idx"], row, row["label"])
+                                    for row in rows_of(hub_rows(hub_name, WSC_HUB_CONFIG, HUB_SPLITS[split]))))
     if task not in TASKS:
         raise ValueError(f"unknown SuperGLUE task {task!r}; valid: {', '.join(TASKS)}")
     split = normalize_split(split, tuple(HUB_SPLITS), task)

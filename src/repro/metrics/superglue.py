@@ -125,6 +125,34 @@ def record_scores(predictions: Sequence[str], answers: Sequence[Sequence[str]]) 
     return {"em": em / len(answers), "f1": f1 / len(answers)}
 
 
+WSC_DETERMINERS = {"a", "an", "few", "her", "his", "each", "every", "many", "much", "my", "our", "some", "that",
+                   "the", "their", "these", "this", "those", "which", "whose", "your"}
+
+
+def wsc_predicted_referent(prediction: str, referent: str) -> int:
+    """T5's `wsc_simple` postprocessor: 1 if the generated text names the candidate (ignoring case
+    and determiners, either word set containing the other, a possessive only matching a possessive),
+    0 if not, -1 for an empty prediction (never equal to a label)."""
+    def clean(text: str) -> str:
+        return " ".join(w for w in text.strip().lower().split(" ") if w not in WSC_DETERMINERS)
+
+    prediction, referent = clean(prediction), clean(referent)
+    if not prediction:
+        return -1
+    if ("'" in prediction) != ("'" in referent):
+        return 0
+    said, named = set(prediction.split(" ")), set(referent.split(" "))
+    return int(said <= named or named <= said)
+
+
+def wsc_scores(predictions: Sequence[str], referents: Sequence[str], labels: Sequence[bool]) -> dict[str, float]:
+    """WSC accuracy: does "the output names the candidate" agree with "the candidate is the referent"."""
+    _check(predictions, labels)
+    _check(referents, labels)
+    said = [wsc_predicted_referent(p, r) for p, r in zip(predictions, referents)]
+    return {"accuracy": accuracy(said, [int(bool(label)) for label in labels])}
+
+
 def score(task: str, preds: Sequence, labels: Sequence) -> dict[str, float]:
     """The task's metrics for aligned single-label predictions (all tasks but MultiRC/ReCoRD)."""
     task = task.lower().replace("-", "")
