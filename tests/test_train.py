@@ -156,6 +156,49 @@ def test_selection_restores_an_earlier_state_when_dev_loss_rises(tmp_path, bpe_t
         assert torch.equal(own[name], value), name
 
 
+@needs_data
+def test_metric_selection_keeps_the_highest_scoring_state(tmp_path, bpe_tokenizer, e2e_pairs):
+    """select_metric: the callable's value is maximized (Lester: early stopping on the dev metric);
+    the state at the best step is restored, training losses are untouched, the log names the metric."""
+    collator = Collator(bpe_tokenizer, encoder_decoder=False)
+
+    def fresh():
+        return methods.build(tiny_gpt2(vocab_size=len(bpe_tokenizer), initializer_range=0.2), "prefix",
+                             {"prefix_length": 3, "mid_dim": 16, "prefix_dropout": 0.1})
+
+    base = dict(learning_rate=1e-2, max_steps=12, batch_size=4, seed=5)
+    with pytest.raises(Interrupted):  # the reference state after step 6
+        train(fresh(), DiesAfter(collator, 6), e2e_pairs, TrainConfig(**base, checkpoint_every=6), tmp_path / "ref",
+              progress=False)
+    at_step_6 = torch.load(tmp_path / "ref" / "checkpoint.pt", weights_only=False)["trainable"]
+    scripted = iter([10.0, 20.0, 30.0, 25.0, 5.0, 29.0])  # ROUGE-2 at steps 2, 4, ..., 12: best at 6
+    seen_modes = []
+
+    def metric(tuner):
+        seen_modes.append(tuner.training)
+        tuner.eval()  # as decode does: train() must put the tuner back in training mode
+        return "ROUGE-2", next(scripted)
+
+    tuner = fresh()
+    config = TrainConfig(**base, checkpoint_every=0, select_every=2, select_metric="ROUGE-2")
+    summary = train(tuner, collator, e2e_pairs, config, tmp_path / "s", progress=False, dev_metric=metric)
+    assert summary["selected_step"] == 6 and summary["selected_dev_ROUGE-2"] == 30.0
+    assert "selected_dev_loss" not in summary
+    assert _logged(tmp_path / "s", "dev", "dev_ROUGE-2") == [(2, 10.0), (4, 20.0), (6, 30.0), (8, 25.0),
+                                                             (10, 5.0), (12, 29.0)]
+    assert seen_modes == [True] * 6  # dropout was on again after every evaluation
+    own = dict(tuner.named_parameters())
+    for name, value in at_step_6.items():
+        assert torch.equal(own[name], value), name
+    plain = fresh()
+    train(plain, collator, e2e_pairs, TrainConfig(**base, checkpoint_every=0), tmp_path / "p", progress=False)
+    assert _logged(tmp_path / "s", "train", "loss") == _logged(tmp_path / "p", "train", "loss")
+    with pytest.raises(ConfigError, match="needs a dev_metric"):
+        train(fresh(), collator, e2e_pairs, config, tmp_path / "x", progress=False)
+    with pytest.raises(ConfigError, match="needs select_every > 0"):
+        TrainConfig(select_metric="acc")
+
+
 def test_optimizers_and_schedules_follow_the_config():
     from transformers.optimization import Adafactor
 

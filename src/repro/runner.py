@@ -138,6 +138,32 @@ def dev_pairs(spec: RunSpec) -> list[tuple[str, str]]:
     return list(_lowdata_sample(spec).dev)
 
 
+def selection_metric(spec: RunSpec, collator, tokenizer, encoder_decoder: bool):
+    """tuner -> (name, value) of the run's `select_metric` on its selection examples (`select_split`, the first
+    `select_inputs`), decoded with the run's own decode settings and scored by its own scorer.
+    "task" picks the first metric the scorer reports (acc for most SuperGLUE tasks, F1a for MultiRC,
+    EM for ReCoRD). The examples are loaded once, here."""
+    from repro.config import train_config
+    from repro.data import load
+    from repro.methods import ConfigError
+    from repro.train import decode
+
+    config = train_config(spec)
+    examples = subset(load(spec.dataset, config.select_split, source=data_source()), config.select_inputs or None)
+    batch_size, generation = generation_options(spec, tokenizer, collator, encoder_decoder)
+
+    def metric(tuner) -> float:
+        outputs = decode(tuner, collator, [ex.source for ex in examples], batch_size, progress=False, **generation)
+        rows = [row for row in score(spec, outputs, examples) if row.get("value") is not None]
+        values = {row["metric"]: row["value"] for row in rows}
+        name = rows[0]["metric"] if config.select_metric == "task" else config.select_metric
+        if name not in values:
+            raise ConfigError(f"select_metric={config.select_metric!r}: {spec.dataset} is scored with {sorted(values)}")
+        return name, values[name]
+
+    return metric
+
+
 def _lowdata_sample(spec: RunSpec):
     """The run's low-data sample (training and dev pairs), drawn once: training and selection share it."""
     return _sample_of(spec.dataset, spec.train_split, data_source(), os.environ.get("REPRO_DATA_DIR"),
@@ -292,7 +318,9 @@ def run(spec: RunSpec, results_dir: str | Path = "results", force: bool = False,
                         spec.limits.get("max_target_tokens"))
     config = train_config(spec)
     summary = train(tuner, collator, pairs, config, run_dir, progress=progress, accelerator=accelerator,
-                    dev_pairs=dev_pairs(spec) if config.select_every else None)
+                    dev_pairs=dev_pairs(spec) if config.select_every and not config.select_metric else None,
+                    dev_metric=selection_metric(spec, collator, tokenizer, encoder_decoder)
+                    if config.select_metric else None)
     if not main:
         accelerator.wait_for_everyone()
         return run_dir

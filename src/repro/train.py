@@ -75,6 +75,13 @@ class TrainConfig:
     # every N steps (and at the end) score the dev pairs and end with the lowest-dev-loss state;
     # 0 = end with the last step (the reference's low-data runs: 50)
     select_every: int = 0
+    # what selection scores: "" = the dev loss (above); a metric name ("ROUGE-2", "acc", ...) or
+    # "task" (the first metric the dataset's scorer reports: acc, F1a, EM) = that metric of the run's
+    # own decoding of `select_split`'s first `select_inputs` examples (0 = all), higher better:
+    # Lester §3 early-stops on the dev metric; Li & Liang's XSUM code keeps the best val ROUGE-2 (500)
+    select_metric: str = ""
+    select_split: str = "dev"
+    select_inputs: int = 0
 
     def __post_init__(self):
         if self.learning_rate <= 0 or self.batch_size <= 0 or self.epochs <= 0:
@@ -87,6 +94,10 @@ class TrainConfig:
             raise ConfigError(f"max_steps must be positive, got {self.max_steps}")
         if self.select_every < 0:
             raise ConfigError(f"select_every must be >= 0 (0 = keep the last step), got {self.select_every}")
+        if self.select_metric and not self.select_every:
+            raise ConfigError(f"select_metric={self.select_metric!r} needs select_every > 0 (how often to score it)")
+        if self.select_inputs < 0:
+            raise ConfigError(f"select_inputs must be >= 0 (0 = the whole split), got {self.select_inputs}")
 
     def total_steps(self, n_examples: int) -> int:
         per_epoch = math.ceil(n_examples / self.batch_size)
@@ -163,13 +174,16 @@ def _save_checkpoint(path: Path, tuner, optimizer, scheduler, step: int, best: d
 
 
 def train(tuner, collator, pairs: list[tuple[str, str]], config: TrainConfig, run_dir: str | Path,
-          progress: bool = True, accelerator=None, dev_pairs: list[tuple[str, str]] | None = None) -> dict:
+          progress: bool = True, accelerator=None, dev_pairs: list[tuple[str, str]] | None = None,
+          dev_metric=None) -> dict:
     """Train `tuner` on (source, target) pairs; checkpoints and a JSONL log go to `run_dir`.
 
     Resumes from `run_dir/checkpoint.pt` when present. Returns a summary (steps, final loss, time;
     with selection, the selected step and its dev loss). `accelerator`: an `accelerate.Accelerator`
     (one is made when None: on one process it only places the model on the available device).
     `dev_pairs`: scored every `config.select_every` steps (required when that is > 0).
+    `dev_metric`: with `config.select_metric`, a callable tuner -> (metric name, value), higher
+    better (`repro.runner.selection_metric`), used instead of the dev loss.
     """
     from accelerate import Accelerator
     from tqdm.auto import tqdm
@@ -180,7 +194,9 @@ def train(tuner, collator, pairs: list[tuple[str, str]], config: TrainConfig, ru
     run_dir.mkdir(parents=True, exist_ok=True)
     if not pairs:
         raise ConfigError("no training pairs")
-    if config.select_every and not dev_pairs:
+    if config.select_metric and dev_metric is None:
+        raise ConfigError(f"select_metric={config.select_metric!r} needs a dev_metric to call (the runner builds it)")
+    if config.select_every and not config.select_metric and not dev_pairs:
         raise ConfigError(f"select_every={config.select_every} needs dev pairs to select on; this run has none "
                           "(set select_every: 0, or give the run a dev set, e.g. the low-data sampler's)")
     model = accelerator.prepare_model(tuner)  # DistributedDataParallel over >1 process, else `tuner`
@@ -231,12 +247,19 @@ def train(tuner, collator, pairs: list[tuple[str, str]], config: TrainConfig, ru
             log.write(json.dumps({"event": "train", "step": done, "loss": loss_value,
                                   "lr": scheduler.get_last_lr()[0]}) + "\n")
         if config.select_every and (done % config.select_every == 0 or done == total):
-            # every process scores the whole dev set on its own copy: the choice is the same everywhere
-            value = dev_loss(tuner, collator, dev_pairs, config.batch_size, device)
+            # every process scores the whole dev set on its own copy: the choice is the same everywhere.
+            # best["dev_loss"] is the value minimized: the loss, or minus the selection metric
+            if config.select_metric:
+                name, metric = dev_metric(tuner)
+                tuner.train()
+                value, logged = -metric, {f"dev_{name}": metric}
+            else:
+                value = dev_loss(tuner, collator, dev_pairs, config.batch_size, device)
+                logged = {"dev_loss": value}
             if best is None or value < best["dev_loss"]:
-                best = {"step": done, "dev_loss": value, "trainable": trainable_state(tuner)}
+                best = {"step": done, "dev_loss": value, "trainable": trainable_state(tuner), "logged": logged}
             if log:
-                log.write(json.dumps({"event": "dev", "step": done, "dev_loss": value}) + "\n")
+                log.write(json.dumps({"event": "dev", "step": done, **logged}) + "\n")
         if config.checkpoint_every and done % config.checkpoint_every == 0 and done < total and main:
             _save_checkpoint(checkpoint, tuner, optimizer, scheduler, done, best)
             log.flush()
@@ -246,7 +269,8 @@ def train(tuner, collator, pairs: list[tuple[str, str]], config: TrainConfig, ru
                "processes": world}
     if best is not None:
         load_trainable_state(tuner, best["trainable"])
-        summary.update(selected_step=best["step"], selected_dev_loss=best["dev_loss"])
+        logged = best.get("logged", {"dev_loss": best["dev_loss"]})  # (checkpoints before select_metric)
+        summary.update(selected_step=best["step"], **{f"selected_{k}": v for k, v in logged.items()})
     accelerator.wait_for_everyone()
     if log:
         log.write(json.dumps({"event": "end", **summary}) + "\n")
