@@ -143,3 +143,28 @@ def test_a_copied_adapter_tuner_runs_its_own_adapters():
             adapter.up.weight.normal_()
         assert torch.equal(tuner.logits(src, mask, labels), before)  # the original is untouched
         assert (twin.logits(src, mask, labels) - before).abs().max() > 1e-3  # the copy uses its own
+
+
+@pytest.mark.parametrize("arch", ["gpt2", "bart"])
+def test_z_loss_adds_the_squared_log_normalizer_per_target_token(arch):
+    """T5X's z-loss (Lester's config, 1e-4): per target token, cross-entropy + z * logsumexp(logits)^2."""
+    ids, mask, labels = eight_examples(arch)
+    torch.manual_seed(0)
+    model = make_model(arch)
+    plain = methods.build(model, "prompt", {"prompt_length": 3, "loss_reduction": "token_mean"})
+    with_z = methods.build(model, "prompt", {"prompt_length": 3, "loss_reduction": "token_mean", "z_loss": 0.5})
+    with_z.load_state_dict(plain.state_dict())
+    logits = plain.logits(ids, mask, labels).float()
+    if arch == "gpt2":
+        logits, labels_ = logits[:, :-1], labels[:, 1:]
+    else:
+        labels_ = labels
+    target = labels_ != -100
+    picked = logits[target]
+    nll = torch.nn.functional.cross_entropy(picked, labels_[target], reduction="none")
+    expected = (nll + 0.5 * torch.logsumexp(picked, -1) ** 2).mean()
+    with torch.no_grad():
+        assert plain(ids, mask, labels).loss.item() == pytest.approx(nll.mean().item(), rel=1e-5)
+        assert with_z(ids, mask, labels).loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    with pytest.raises(methods.ConfigError, match="z_loss must be >= 0"):
+        methods.build(make_model(arch), "prompt", {"z_loss": -1.0})

@@ -46,10 +46,15 @@ class MethodConfig:
     # Whether the frozen base model's own dropout is active in train mode. None = reference default:
     # off for GPT-2 (PT keeps the frozen GPT-2 in eval mode), on for BART (Lightning calls .train()).
     base_model_dropout: bool | None = None
+    # T5X's auxiliary z-loss: z_loss * log(Z)^2 added per target token, Z the softmax normalizer
+    # (Lester's prompt-tuning config: 1e-4; HF's T5 has none). 0 = off (Prefix-Tuning).
+    z_loss: float = 0.0
 
     def __post_init__(self):
         if self.loss_reduction is not None and self.loss_reduction not in LOSS_REDUCTIONS:
             raise ConfigError(f"loss_reduction={self.loss_reduction!r}; choose one of {LOSS_REDUCTIONS} (or None)")
+        if self.z_loss < 0:
+            raise ConfigError(f"z_loss must be >= 0, got {self.z_loss}")
 
     @classmethod
     def from_dict(cls, options: dict[str, Any]):
@@ -81,17 +86,21 @@ def output_logits(model: nn.Module, hidden: torch.Tensor) -> torch.Tensor:
     return logits + bias.to(logits.dtype) if bias is not None else logits
 
 
-def lm_loss(model: nn.Module, hidden: torch.Tensor, labels: torch.Tensor, reduction: str, shift: bool) -> torch.Tensor:
+def lm_loss(model: nn.Module, hidden: torch.Tensor, labels: torch.Tensor, reduction: str, shift: bool,
+            z_loss: float = 0.0) -> torch.Tensor:
     """Cross-entropy of `labels` under the LM head, computing logits only where a label exists.
 
     `shift`: decoder-only models predict labels[:, t+1] from hidden[:, t]; seq2seq decoders are
-    already aligned. `reduction` is one of LOSS_REDUCTIONS.
+    already aligned. `reduction` is one of LOSS_REDUCTIONS. `z_loss`: T5X's z_loss * logsumexp² per
+    target token, reduced with the cross-entropy.
     """
     if shift:
         hidden, labels = hidden[:, :-1], labels[:, 1:]
     target = labels != -100
     logits = output_logits(model, hidden[target]).float()
     nll = F.cross_entropy(logits, labels[target], reduction="none")
+    if z_loss:
+        nll = nll + z_loss * torch.logsumexp(logits, dim=-1).pow(2)
     if reduction == "token_mean":
         return nll.mean()
     if reduction == "sequence_sum":
@@ -207,7 +216,8 @@ class Tuner(nn.Module):
 
     def forward(self, input_ids, attention_mask, labels, decoder_input_ids=None, decoder_attention_mask=None) -> TunerOutput:
         hidden = self.hidden_states(input_ids, attention_mask, labels, decoder_input_ids, decoder_attention_mask)
-        loss = lm_loss(self.model, hidden, labels, self.loss_reduction, shift=not self.is_encoder_decoder)
+        loss = lm_loss(self.model, hidden, labels, self.loss_reduction, shift=not self.is_encoder_decoder,
+                       z_loss=self.config.z_loss)
         return TunerOutput(loss=loss)
 
     def logits(self, input_ids, attention_mask, labels=None, decoder_input_ids=None, decoder_attention_mask=None):
