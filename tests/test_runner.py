@@ -363,5 +363,5 @@ def test_a_run_selecting_on_its_dev_metric_ends_with_the_state_it_selected(tmp_p
     acc = next(s["value"] for s in metrics["scores"] if s["metric"] == "acc")
     assert acc == pytest.approx(scored[metrics["selected_step"]])
     bad = dataclasses.replace(spec, train={**spec.train, "select_metric": "BLEU"})
-    with pytest.raises(ConfigError, match="'BLEU'.*scored with \\['F1', 'acc'\\]"):
+    with pytest.raises(ConfigError, match="'BLEU'.*scored with, \\['F1', 'acc'\\]"):
         run(bad, tmp_path / "bad", progress=False)

@@ -152,13 +152,14 @@ def selection_metric(spec: RunSpec, collator, tokenizer, encoder_decoder: bool):
     examples = subset(load(spec.dataset, config.select_split, source=data_source()), config.select_inputs or None)
     batch_size, generation = generation_options(spec, tokenizer, collator, encoder_decoder)
 
-    def metric(tuner) -> float:
+    def metric(tuner) -> tuple[str, float]:
         outputs = decode(tuner, collator, [ex.source for ex in examples], batch_size, progress=False, **generation)
         rows = [row for row in score(spec, outputs, examples) if row.get("value") is not None]
         values = {row["metric"]: row["value"] for row in rows}
         name = rows[0]["metric"] if config.select_metric == "task" else config.select_metric
-        if name not in values:
-            raise ConfigError(f"select_metric={config.select_metric!r}: {spec.dataset} is scored with {sorted(values)}")
+        if name not in values or "lower better" in name:
+            raise ConfigError(f"select_metric={config.select_metric!r}: selection maximizes one of the metrics "
+                              f"{spec.dataset} is scored with, {sorted(v for v in values if 'lower better' not in v)}")
         return name, values[name]
 
     return metric
@@ -372,7 +373,7 @@ def run_reproduction(name: str, scale: str, results_dir: str | Path = "results",
     reason = reproduction.known_failure(scale)
     if reason and not allow_known_failure:
         raise KnownFailure(f"{name} at scale {scale!r} is marked known_failure in "
-                           f"reproductions/{name}/config.yaml: {reason.strip()} "
+                           f"{reproduction.path}: {reason.strip()} "
                            f"(run it anyway: `repro run ... --allow-known-failure`, or make ... RUN_ARGS=--allow-known-failure)")
     if shard:
         try:
