@@ -64,10 +64,10 @@ define reproduce
 	for pid in $${pids[@]}; do wait $$pid || exit 1; done)
 	$(PY) -m repro.cli ensemble --reproduction $(1) --scale $(RUN_SCALE) --results-dir $(RESULTS_DIR) --no-progress
 	$(PY) -m repro.cli aggregate --reproduction $(1) --scale $(RUN_SCALE) --results-dir $(RESULTS_DIR)
-	$(PY) -m repro.cli claims --results-dir $(RESULTS_DIR) > /dev/null
 	$(if $(filter results,$(RESULTS_DIR)),$(if $(filter-out smoke,$(RUN_SCALE)),\
 	$(PY) -m repro.cli figures --no-models > /dev/null && \
 	$(PY) -m repro.cli readme --reproduction $(1) --scale $(RUN_SCALE)))
+	$(PY) -m repro.cli claims --results-dir $(RESULTS_DIR) > /dev/null
 endef
 
 reproduce-table2:

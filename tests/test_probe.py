@@ -130,3 +130,11 @@ def test_command_line_values_parse_as_numbers_where_yaml_would_not():
     from repro.probe import parse_value
 
     assert parse_value("1e-4") == 1e-4 and parse_value("300") == 300 and parse_value("adamw") == "adamw"
+
+
+def test_claims_file_says_why_a_known_failure_scale_has_no_verdict(tmp_path):
+    from repro.claims import claims_markdown
+
+    _marked_config(tmp_path, "the minis cannot be prompt-tuned")
+    text = claims_markdown(tmp_path / "results", tmp_path, tmp_path / "figures")
+    assert "| smoke | **not run: known failure** | the minis cannot be prompt-tuned |" in text
