@@ -68,6 +68,7 @@ define reproduce
 	$(PY) -m repro.cli figures --no-models > /dev/null && \
 	$(PY) -m repro.cli readme --reproduction $(1) --scale $(RUN_SCALE)))
 	$(PY) -m repro.cli claims --results-dir $(RESULTS_DIR) > /dev/null
+	$(PY) -m repro.cli compute --scale $(RUN_SCALE) --jobs $(JOBS) --results-dir $(RESULTS_DIR) > /dev/null
 endef
 
 reproduce-table2:

@@ -66,3 +66,22 @@ def test_claims_markdown_lists_the_table2_claim(tmp_path):
     text = claims.claims_markdown(tmp_path)
     assert "## table2_table_to_text: prefix-beats-lightweight-baselines" in text
     assert "| mini | **holds**" in text
+
+
+def test_a_claim_on_the_superglue_score_reads_the_derived_score(tmp_path):
+    """metric "score": each seed's SuperGLUE score from its eight task runs; the claim compares those."""
+    from repro.metrics.superglue import SCORE_METRICS
+
+    for method, base in (("ensemble", 80.0), ("average", 70.0)):
+        for seed in (1, 2):
+            for task, metrics in SCORE_METRICS.items():
+                # every metric of every task = base + seed, so the seed's score is base + seed
+                write_run(tmp_path, "mini", f"{task}-{method}-{seed}", seed,
+                          {"dataset": task, "model": "T5-XXL", "method": method},
+                          [("dev", m, base + seed) for m in metrics])
+    records = claims.load_scores(tmp_path, "table2_table_to_text", "mini", "score")
+    assert sorted((r["method"], r["seed"], r["value"]) for r in records) == [
+        ("average", 1, 71.0), ("average", 2, 72.0), ("ensemble", 1, 81.0), ("ensemble", 2, 82.0)]
+    claim = {"id": "score", "metric": "score", "higher": {"method": "ensemble"}, "lower": {"method": "average"}}
+    assert claims.check_claim(claim, records)[0] == claims.HOLDS
+    assert claims.check_claim({**claim, "higher": claim["lower"], "lower": claim["higher"]}, records)[0] == claims.FAILS

@@ -89,3 +89,29 @@ def test_wsc_referent_match_follows_t5s_postprocessor():
     # accuracy: naming the candidate is right when it is the referent, wrong when it is not
     assert wsc_scores(["Tom", "Tom", "", "Mitchell"], ["Tom", "Mitchell", "Tom", "Tom"],
                       [True, False, False, False]) == {"accuracy": 0.75}  # the empty one is wrong
+
+
+def test_superglue_score_gives_lesters_published_table3_scores():
+    """The score's definition checked against the paper: Lester et al.'s Table 3 per-task numbers
+    (registry) give the SuperGLUE scores the table prints (to its rounding)."""
+    from repro import published
+
+    rows = published.find(paper="Prompt Tuning (Lester et al. 2021)", version="EMNLP 2021", table="Table 3")
+    methods = {r.method for r in rows}
+    assert len(methods) == 3
+    for method in methods:
+        tasks: dict[str, dict[str, float]] = {}
+        for r in rows:
+            if r.method == method and r.dataset != "SuperGLUE":
+                tasks.setdefault(r.dataset, {})[r.metric] = r.number
+        printed = next(r.number for r in rows if r.method == method and r.dataset == "SuperGLUE")
+        assert superglue.superglue_score(tasks) == pytest.approx(printed, abs=0.07), method
+
+
+def test_superglue_score_names_what_is_missing():
+    tasks = {t: {m: 50.0 for m in ms} for t, ms in superglue.SCORE_METRICS.items()}
+    assert superglue.superglue_score(tasks) == pytest.approx(50.0)
+    tasks["CB"] = {"acc": 50.0}
+    del tasks["WSC"]
+    with pytest.raises(MetricInputError, match="missing: CB F1, WSC acc"):
+        superglue.superglue_score(tasks)

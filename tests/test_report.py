@@ -197,3 +197,34 @@ def test_the_reproduction_config_names_a_registry_table():
     spec = report.load_table_spec(REPRO)
     parsed = report.TableSpec.parse(spec, report.published.load_registry())
     assert parsed.tables == {"ACL 2021": "Table 2", "arXiv v1": "Table 1"}
+
+
+def test_superglue_score_row_from_eight_tasks_per_seed(tmp_path):
+    """A seed whose eight SuperGLUE runs all finished gets a derived "SuperGLUE score" row (mean over
+    tasks of each task's mean metric); a seed missing a task gets none."""
+    from repro.metrics.superglue import SCORE_METRICS
+
+    repro = "prompt_ensembling"
+    spec = {"paper": "Prompt Tuning (Lester et al. 2021)", "versions": ["EMNLP 2021"], "table": "Table 3"}
+    model, method = "T5-XXL (T5.1.1 LM-adapted, frozen)", "5-prompt ensemble (majority vote)"
+    for seed, base in ((1, 60.0), (2, 70.0), (3, 80.0)):
+        for k, (task, metrics) in enumerate(SCORE_METRICS.items()):
+            if seed == 3 and task == "WSC":
+                continue  # seed 3 lacks a task: no score for it
+            run_dir = tmp_path / repro / "mini" / f"{task}-seed{seed}"
+            run_dir.mkdir(parents=True)
+            # task k's metrics: base + k and base + k + 2 -> task mean base + k (+1 for two metrics)
+            scores = [{"split": "dev", "metric": m, "value": base + k + 2 * i} for i, m in enumerate(metrics)]
+            (run_dir / "metrics.json").write_text(json.dumps({
+                "reproduction": repro, "scale": "mini", "seed": seed, "model_name": "models/bart-mini",
+                "row": {"dataset": task, "model": model, "method": method}, "scores": scores}))
+    expected = {seed: base + sum(k + (len(ms) - 1) for k, ms in enumerate(SCORE_METRICS.values())) / 8
+                for seed, base in ((1, 60.0), (2, 70.0))}
+    markdown, frame = report.aggregate(tmp_path, repro, "mini", spec)
+    score = row_of(frame, dataset="SuperGLUE", metric="score")
+    mean_col = [c for c in frame.columns if c.endswith(" mean")][0]
+    assert score[mean_col] == pytest.approx((expected[1] + expected[2]) / 2)
+    assert score["seeds"] == "1 2"
+    assert score["published EMNLP 2021 Table 3"] == pytest.approx(91.3)
+    assert "SuperGLUE score: per seed" in markdown
+    assert "Finished runs: 23;" in markdown  # the derived rows are not counted as runs

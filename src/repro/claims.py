@@ -82,10 +82,11 @@ def _listify(filters: dict) -> dict[str, list]:
 
 def load_scores(results_dir: str | Path, reproduction: str, scale: str, metric: str) -> list[dict]:
     """One record per finished run: its registry row fields, seed and the value of `metric` per split."""
-    from repro.report import collect_runs, replicate
+    from repro.report import collect_runs, replicate, superglue_score_runs
 
     records = []
-    for m in collect_runs(results_dir, reproduction, scale).finished:
+    finished = collect_runs(results_dir, reproduction, scale).finished
+    for m in finished + superglue_score_runs(finished):
         for score in m["scores"]:
             if score["metric"] == metric and score.get("value") is not None:
                 records.append({**m["row"], "split": score["split"], "seed": replicate(m), "value": score["value"]})
@@ -132,6 +133,12 @@ def _fmt(values: list[float]) -> str:
     return f"{statistics.fmean(values):.2f} ± {statistics.stdev(values):.2f} (n={len(values)})"
 
 
+def _no_runs(metric: str) -> str:
+    if metric == "score":
+        return "no SuperGLUE score: it needs a seed with all eight tasks finished"
+    return f"no finished run has {metric}"
+
+
 def claims_markdown(results_dir: str | Path = REPO / "results",
                     reproductions_dir: str | Path = REPO / "reproductions",
                     figures_dir: str | Path = REPO / "figures") -> str:
@@ -160,7 +167,8 @@ def claims_markdown(results_dir: str | Path = REPO / "results",
                     table += f" [figure]({Path(os.path.relpath(figure, results_dir)).as_posix()})"
                 details = "; ".join(
                     f"{', '.join(str(v) for k, v in c.where.items() if k != 'vs')} vs {c.where['vs']}: "
-                    f"{_fmt(c.higher)} vs {_fmt(c.lower)} → {c.verdict}" for c in comparisons)
+                    f"{_fmt(c.higher)} vs {_fmt(c.lower)} → {c.verdict}" for c in comparisons
+                    if c.higher or c.lower) or _no_runs(claim["metric"])
                 lines.append(f"| {scale} | **{verdict}** {table} | {details} |")
             lines.append("")
     return "\n".join(lines)

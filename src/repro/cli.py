@@ -21,6 +21,7 @@ SUBCOMMANDS = [
     "repro.notebooks",
     "repro.readme",
     "repro.probe",
+    "repro.compute",
 ]
 
 

@@ -221,6 +221,38 @@ def _group_scores(finished: list[dict]) -> tuple[dict[tuple, dict[int, float]], 
     return groups, unavailable
 
 
+def superglue_score_runs(finished: list[dict]) -> list[dict]:
+    """Derived runs with the SuperGLUE score (dataset "SuperGLUE", metric "score"): one per
+    (model, method, loaded model, split, replicate) whose finished runs cover all eight tasks,
+    so the score gets a mean ± std over seeds like any metric and can be compared with Lester et
+    al.'s Table 3 and claimed about (Figure 3 plots it)."""
+    from repro.metrics.superglue import SCORE_METRICS, superglue_score
+
+    by_replicate: dict[tuple, dict[str, dict[str, float]]] = {}
+    first: dict[tuple, dict] = {}
+    for run in finished:
+        if run["row"]["dataset"] not in SCORE_METRICS:
+            continue
+        for s in run["scores"]:
+            if s["value"] is None:
+                continue
+            key = (run["row"]["model"], run["row"]["method"], run["model_name"], s["split"], replicate(run))
+            by_replicate.setdefault(key, {}).setdefault(run["row"]["dataset"], {})[s["metric"]] = float(s["value"])
+            first.setdefault(key, run)
+    derived = []
+    for key, tasks in by_replicate.items():
+        if not all(all(m in tasks.get(t, {}) for m in ms) for t, ms in SCORE_METRICS.items()):
+            continue
+        model, method, model_name, split, _ = key
+        run = first[key]
+        derived.append({**{k: run.get(k) for k in ("reproduction", "scale", "seed", "sample")},
+                        "model_name": model_name, "row": {"dataset": "SuperGLUE", "model": model, "method": method},
+                        "scores": [{"split": split, "metric": "score", "value": superglue_score(tasks)}],
+                        "path": f"SuperGLUE score of the eight {model} / {method} runs of replicate {key[4]}",
+                        "derived": True})
+    return derived
+
+
 def aggregate(results_dir: str | Path, reproduction: str, scale: str, table_spec: dict | TableSpec,
               registry: list[PublishedNumber] | None = None) -> tuple[str, pd.DataFrame]:
     """(markdown text, DataFrame) comparing the finished runs with the published table(s)."""
@@ -230,7 +262,8 @@ def aggregate(results_dir: str | Path, reproduction: str, scale: str, table_spec
     registry = published.load_registry() if registry is None else registry
     spec = TableSpec.parse(table_spec, registry)
     runs = collect_runs(results_dir, reproduction, scale)
-    groups, unavailable = _group_scores(runs.finished)
+    derived = superglue_score_runs(runs.finished)
+    groups, unavailable = _group_scores(runs.finished + derived)
     primary = spec.versions[0]
 
     # each version's published rows by (dataset, split, model, method, metric); rows follow the registry order
@@ -291,6 +324,10 @@ def aggregate(results_dir: str | Path, reproduction: str, scale: str, table_spec
     if len(spec.versions) > 1:
         others = ", ".join(pub_cols[v] for v in spec.versions[1:])
         notes.append(f"{others}: blank where identical to {spec.label(primary)} or not published.")
+    if derived:
+        notes.append("SuperGLUE score: per seed, the mean over the eight tasks of each task's mean metric "
+                      "(CB acc/F1, MultiRC F1a/EM, ReCoRD F1/EM), from that seed's eight runs "
+                      "(`repro.metrics.superglue.superglue_score`).")
     unpublished = sum(all(r is None for r in (tables[v].get(k) for v in spec.versions)) for k, _ in groups)
     if unpublished:
         notes.append(f"Reproduced rows with no published value in {' / '.join(spec.label(v) for v in spec.versions)}: "

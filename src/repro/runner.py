@@ -70,7 +70,10 @@ def provenance(seed: int) -> dict:
     return {"git_commit": git("rev-parse", "HEAD"), "git_dirty": bool(git("status", "--porcelain")),
             "data_source": data_source(),
             "versions": versions, "python": platform.python_version(), "device": device,
-            "torch_threads": torch.get_num_threads(), "seed": seed}
+            "torch_threads": torch.get_num_threads(), "seed": seed, "cpu_count": os.cpu_count(),
+            # how busy the machine was (1, 5, 15 min) when the run ended: a wall time measured on a
+            # shared CPU is not the run's cost (repro compute reports it)
+            "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
 
 
 # random subsets are the same for every run, seed and method (not drawn from the run's seed)

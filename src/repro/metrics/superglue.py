@@ -15,6 +15,11 @@ WSC        accuracy
 AX-b       Matthews correlation
 =========  ===============================================================================
 
+The **SuperGLUE score** (the leaderboard's, T5's "average", Lester et al.'s Table 3 and Figure 3
+y-axis; ``superglue_score``) is the mean over the eight tasks of each task's mean metric (CB: acc
+and F1; MultiRC: F1a and EM; ReCoRD: F1 and EM); AX-b is a diagnostic and not part of it. From
+Lester et al.'s own per-task Table 3 numbers it gives their published scores (tests/test_metrics_superglue.py).
+
 Written here (a few lines each) rather than pulling scikit-learn; the definitions follow
 jiant's SuperGLUE evaluation and T5's ``t5.evaluation.metrics`` (``mean_3class_f1``,
 ``multirc_f1_over_all_answers``, ``mean_group_metric(exact_match)``, ``squad``).
@@ -32,13 +37,27 @@ import os
 import re
 import string
 from collections import Counter
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 
 from .errors import MetricInputError
 from .textio import check_file, read_lines
 
 TASKS = ("boolq", "cb", "copa", "multirc", "record", "rte", "wic", "wsc", "axb")
 CB_CLASSES = ("entailment", "contradiction", "neutral")
+
+# the metrics each task contributes to the SuperGLUE score, by registry names (as in metrics.json)
+SCORE_METRICS = {"BoolQ": ("acc",), "CB": ("acc", "F1"), "COPA": ("acc",), "MultiRC": ("F1a", "EM"),
+                 "ReCoRD": ("F1", "EM"), "RTE": ("acc",), "WiC": ("acc",), "WSC": ("acc",)}
+
+
+def superglue_score(task_scores: Mapping[str, Mapping[str, float]]) -> float:
+    """The SuperGLUE score from ``{registry task: {registry metric: value}}`` (all eight tasks)."""
+    missing = [f"{task} {metric}" for task, metrics in SCORE_METRICS.items() for metric in metrics
+               if task_scores.get(task, {}).get(metric) is None]
+    if missing:
+        raise MetricInputError(f"the SuperGLUE score needs all eight tasks; missing: {', '.join(missing)}")
+    return sum(sum(task_scores[task][m] for m in metrics) / len(metrics)
+               for task, metrics in SCORE_METRICS.items()) / len(SCORE_METRICS)
 
 
 def _norm_label(label) -> str:
