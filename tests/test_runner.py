@@ -65,6 +65,9 @@ def test_config_errors_name_the_fix(tmp_path, table2):
     bad.write_text(text.replace("options: {top_layers: 2}", "options: {top_layer: 2}"))
     with pytest.raises(ConfigError, match="top_layer"):
         load_reproduction(str(bad))
+    bad.write_text(text.replace("options: {top_layers: 2}", "options: {top_layers: 2}, source_prefix: {wikibio: x}"))
+    with pytest.raises(ConfigError, match=r"source_prefix must be a text or \{dataset: text\}"):
+        load_reproduction(str(bad))
 
 
 def test_paper_scale_uses_the_papers_models_and_table6(table2):

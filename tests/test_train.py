@@ -47,6 +47,23 @@ def test_collator_labels_only_the_target(bpe_tokenizer, e2e_pairs):
     assert (prompts.input_ids[:, -1] == eos).all()  # left-padded, ending with the separator
 
 
+@pytest.mark.parametrize("encoder_decoder", [False, True])
+def test_source_prefix_is_text_in_front_of_every_source(bpe_tokenizer, e2e_pairs, encoder_decoder):
+    """The reference's low-data fine-tuning input ' table-to-text: {src}', in training and decoding,
+    and still under the source limit."""
+    plain = Collator(bpe_tokenizer, encoder_decoder=encoder_decoder, max_source_tokens=40)
+    prefixed = Collator(bpe_tokenizer, encoder_decoder=encoder_decoder, max_source_tokens=40,
+                        source_prefix="table-to-text:")
+    source = e2e_pairs[0][0]
+    assert prefixed.source_ids(source) == plain.source_ids("table-to-text: " + source)
+    assert len(prefixed.source_ids(source)) <= 40
+    text = bpe_tokenizer.decode(prefixed.source_ids(source), skip_special_tokens=True).strip()
+    assert text.startswith("table-to-text: ") and text != bpe_tokenizer.decode(
+        plain.source_ids(source), skip_special_tokens=True).strip()
+    assert torch.equal(prefixed.train_batch(e2e_pairs[:2]).input_ids,
+                       plain.train_batch([("table-to-text: " + s, t) for s, t in e2e_pairs[:2]]).input_ids)
+
+
 class Interrupted(Exception):
     pass
 

@@ -10,6 +10,8 @@ Encoder-decoder (BART): the tokenizer's own special tokens around source and tar
 (``<s> x </s>``), as `prepare_seq2seq_batch` in the reference's seq2seq code.
 
 Sources longer than `max_source_tokens` are truncated (XSUM: 512 BPE tokens, the paper's setting).
+A `source_prefix` is put in front of every source, separated by a space, before encoding and
+truncation (the reference's low-data fine-tuning inputs ``' {lowdata_token} {src} {bos} ...'``).
 """
 from __future__ import annotations
 
@@ -44,13 +46,16 @@ class Collator:
     """Builds training batches and decoding prompts for one tokenizer and architecture."""
 
     def __init__(self, tokenizer, encoder_decoder: bool, max_source_tokens: int | None = None,
-                 max_target_tokens: int | None = None):
+                 max_target_tokens: int | None = None, source_prefix: str = ""):
         self.tokenizer, self.encoder_decoder = tokenizer, encoder_decoder
+        self.source_prefix = source_prefix.strip()
         self.max_source, self.max_target = max_source_tokens, max_target_tokens
         self.eos = tokenizer.eos_token_id
         self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos
 
     def source_ids(self, source: str) -> list[int]:
+        if self.source_prefix:
+            source = f"{self.source_prefix} {source.strip()}"
         if self.encoder_decoder:
             ids = _encode(self.tokenizer, source, special=True)
             return ids[:self.max_source - 1] + [ids[-1]] if self.max_source and len(ids) > self.max_source else ids

@@ -10,8 +10,9 @@ machine's load average when it ended. This sums them per reproduction and writes
 "≈ wall, JOBS=n" is max(run time / n, longest run): what ``make reproduce-<name> JOBS=n`` takes
 when its shards are balanced (each shard runs its runs one after another), not a measurement;
 ``make reproduce-all`` prints the measured total. A run that ended with the 15-minute load
-average above the machine's cores shared the CPU with other work, so its time overstates the
-cost; the table flags it. No torch import here.
+average at least one above the machine's cores (``JOBS`` one-thread runs on as many cores keep
+it near the core count) shared the CPU with other work, so its time overstates the cost; the
+table flags it. No torch import here.
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def run_costs(results_dir: str | Path, scale: str) -> dict[str, list[dict]]:
             "wall": float(prov.get("wall_seconds") or 0.0),
             "train": float((prov.get("train") or {}).get("train_seconds") or 0.0),
             "threads": prov.get("torch_threads"),
-            "contended": None if not load or not prov.get("cpu_count") else load[2] > prov["cpu_count"],
+            "contended": None if not load or not prov.get("cpu_count") else load[2] >= prov["cpu_count"] + 1,
         })
     return costs
 
@@ -54,7 +55,7 @@ def compute_markdown(results_dir: str | Path, scale: str, jobs: int = 2) -> str:
              "`provenance.json` (rule: `src/repro/compute.py`); never edited by hand. Times are wall-clock "
              "minutes of single runs; \"≈ wall\" is max(run time / JOBS, longest run), an estimate of "
              f"`make reproduce-<name> SCALE={scale} JOBS={jobs}`, not a measurement. \"load\": runs that ended "
-             "with the 15-minute load average above the core count (the CPU was shared, so their times "
+             "with the 15-minute load average ≥ cores + 1 (the CPU was shared, so their times "
              "overstate the cost) / runs that recorded it. Not included: pretraining the mini models "
              "(`make pretrain-mini`, done once).", "",
              f"| reproduction | runs | training (min) | run time (min) | longest run (min) | ≈ wall, JOBS={jobs} (min) | load |",

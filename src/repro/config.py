@@ -51,7 +51,7 @@ TOP_KEYS = {"name", "title", "compare_to", "datasets", "rows", "models", "decode
 SCALE_KEYS = {"models", "model_datasets", "seeds", "train", "limits", "decode", "hyperparameters", "datasets", "eval_split",
               "train_split", "notes", "lowdata", "known_failure"}
 LOWDATA_KEYS = {"sizes", "samples", "train"}
-ROW_KEYS = {"method", "options"}
+ROW_KEYS = {"method", "options", "source_prefix"}
 LIMIT_KEYS = {"train_pairs", "train_subset", "eval_inputs", "eval_subset", "max_source_tokens", "max_target_tokens"}
 SUBSETS = ("first", "random")
 TRAIN_KEYS = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -81,6 +81,9 @@ class RunSpec:
     seed: int
     eval_split: str = "test"
     train_split: str = "train"
+    # text put in front of every source, in training and decoding (`repro.batches.Collator`): the
+    # reference's low-data fine-tuning inputs ' {lowdata_token} {src}' (implementation_notes §4.1)
+    source_prefix: str = ""
 
     @property
     def run_id(self) -> str:
@@ -95,7 +98,10 @@ class RunSpec:
         return f"{self.dataset}-{model}-{row}{lowdata}-seed{self.seed}"
 
     def to_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "run_id": self.run_id}
+        d = dataclasses.asdict(self)
+        if not d["source_prefix"]:  # omitted when unused: runs made before the field existed keep their fingerprint
+            del d["source_prefix"]
+        return {**d, "run_id": self.run_id}
 
     def fingerprint(self) -> str:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
@@ -145,7 +151,8 @@ class Reproduction:
                                         **dataset_decode(sc.get("decode", {}), dataset)},
                                 limits={**limits, **({"lowdata_size": size, "lowdata_sample": sample} if size else {})},
                                 seed=seed, eval_split=dataset_split(sc.get("eval_split"), dataset, "test"),
-                                train_split=dataset_split(sc.get("train_split"), dataset, "train")))
+                                train_split=dataset_split(sc.get("train_split"), dataset, "train"),
+                                source_prefix=dataset_split(row_spec.get("source_prefix"), dataset, "")))
         return specs
 
 
@@ -207,6 +214,11 @@ def validate(raw: dict, name: str) -> None:
         _check_keys(f"{name}: row {row!r}", spec, ROW_KEYS)
         if spec.get("method") not in METHODS:
             raise ConfigError(f"{name}: row {row!r} has method {spec.get('method')!r}; choose one of {sorted(METHODS)}")
+        prefix = spec.get("source_prefix", "")
+        if not (isinstance(prefix, str) or isinstance(prefix, dict) and all(
+                d in raw["datasets"] and isinstance(t, str) for d, t in prefix.items())):
+            raise ConfigError(f"{name}: row {row!r} source_prefix must be a text or {{dataset: text}} over the "
+                              f"datasets {raw['datasets']}, not {prefix!r}")
         options = dict(spec.get("options", {}))
         if spec["method"] == "prompt" and options.get("init") == "class_labels" and not options.get("class_labels"):
             options["class_labels"] = ["label"]  # filled per dataset by with_class_labels

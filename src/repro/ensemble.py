@@ -115,9 +115,8 @@ def average_scores(score_lists: list[list[dict]]) -> list[dict]:
 
 def vote_outputs(members, run_dirs: list[Path], progress: bool):
     """Decode the evaluation inputs with all members at once: (voted labels, each member's labels, examples)."""
-    from repro.batches import Collator
     from repro.methods.ensemble import PromptEnsemble, majority_vote, stack_prompts
-    from repro.runner import generation_options, normalize_label, run_inputs
+    from repro.runner import collator_for, generation_options, normalize_label, run_inputs
     from repro.train import decode
 
     first = members[0]
@@ -125,8 +124,7 @@ def vote_outputs(members, run_dirs: list[Path], progress: bool):
         raise ConfigError(f"ensembles combine prompt-tuning runs; {first.row!r} is {first.method!r}")
     _, examples, model, tokenizer = run_inputs(first)
     ensemble = PromptEnsemble(model, stack_prompts(model, [d / "method" for d in run_dirs]))
-    collator = Collator(tokenizer, ensemble.is_encoder_decoder, first.limits.get("max_source_tokens"),
-                        first.limits.get("max_target_tokens"))
+    collator = collator_for(first, tokenizer, ensemble.is_encoder_decoder)
     batch_size, generation = generation_options(first, tokenizer, collator, ensemble.is_encoder_decoder)
     flat = decode(ensemble, collator, [ex.source for ex in examples], batch_size, progress=progress, **generation)
     k = ensemble.size

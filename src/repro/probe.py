@@ -80,9 +80,8 @@ def measure(tuner, collator, pairs, examples, labels: list[str], decode_kwargs: 
 def probe(reproduction: str, scale: str, dataset: str, row: str | None = None, model: str | None = None,
           method: str | None = None, train_overrides: dict | None = None) -> dict:
     from repro import methods
-    from repro.batches import Collator
     from repro.config import TRAIN_KEYS, load_reproduction, train_config
-    from repro.runner import generation_options, run_inputs
+    from repro.runner import collator_for, generation_options, run_inputs
     from repro.train import train
 
     unknown = sorted(set(train_overrides or {}) - TRAIN_KEYS)
@@ -105,8 +104,7 @@ def probe(reproduction: str, scale: str, dataset: str, row: str | None = None, m
         raise ConfigError(f"{dataset} is not a label-word classification task; the probe needs one (cb, rte, boolq, ...)")
     torch.manual_seed(spec.seed)
     tuner = methods.build(base, spec.method, spec.options, tokenizer=tokenizer)
-    collator = Collator(tokenizer, tuner.is_encoder_decoder, spec.limits.get("max_source_tokens"),
-                        spec.limits.get("max_target_tokens"))
+    collator = collator_for(spec, tokenizer, tuner.is_encoder_decoder)
     _, decode_kwargs = generation_options(spec, tokenizer, collator, tuner.is_encoder_decoder)
     firsts = Counter(collator.target_ids(t)[first_label_position(collator, t)] for _, t in pairs)
     gold = Counter(ex.meta["label"] for ex in examples)

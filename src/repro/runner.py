@@ -273,6 +273,46 @@ def run_inputs(spec: RunSpec):
     return pairs, examples, model, tokenizer
 
 
+def positions_needed(spec: RunSpec, extra: int, encoder_decoder: bool) -> tuple[int, str] | None:
+    """(learned positions the run's longest sequence takes, how that is summed), or None where the
+    scale does not cap the source. GPT-2 puts a prefix, prompt or infix of `extra` positions in front
+    of x (implementation_notes §9 trap 3; PT issue 40), so P + |x <eos>| + |y| must fit, |y| being
+    the longer of the training targets and the generated tokens; BART prompt tuning puts P positions
+    before the encoder input (a BART prefix lives inside attention and shifts no position)."""
+    source = spec.limits.get("max_source_tokens")
+    if not source:
+        return None
+    if encoder_decoder:
+        extra = extra if spec.method == "prompt" else 0
+        return extra + source, f"P + max_source_tokens = {extra} + {source}"
+    target = max(spec.limits.get("max_target_tokens") or 0, spec.decode.get("max_new_tokens") or 0)
+    return extra + source + 1 + target, (f"P + max_source_tokens + 1 (separator) + max(max_target_tokens, "
+                                         f"max_new_tokens) = {extra} + {source} + 1 + {target}")
+
+
+def check_positions(spec: RunSpec, tuner) -> None:
+    """Refuse, before training, a run whose longest sequence cannot fit the model's learned positions
+    (otherwise an IndexError deep inside the forward, maybe hours in)."""
+    from repro.methods import ConfigError
+
+    config = tuner.model.config
+    limit = getattr(config, "n_positions", None) or getattr(config, "max_position_embeddings", None)
+    extra = next((getattr(tuner, name) for name in ("prefix_length", "prompt_length", "infix_length")
+                  if getattr(tuner, name, None)), 0)
+    needed = positions_needed(spec, extra, tuner.is_encoder_decoder)
+    if limit and needed and needed[0] > limit:
+        raise ConfigError(f"{spec.run_id}: {needed[1]} = {needed[0]} positions, but {spec.model_name} has {limit}; "
+                          f"lower max_source_tokens (limits) by {needed[0] - limit} or more")
+
+
+def collator_for(spec: RunSpec, tokenizer, encoder_decoder: bool):
+    """The run's `Collator`: its token limits and source prefix."""
+    from repro.batches import Collator
+
+    return Collator(tokenizer, encoder_decoder, spec.limits.get("max_source_tokens"),
+                    spec.limits.get("max_target_tokens"), spec.source_prefix)
+
+
 def generation_options(spec: RunSpec, tokenizer, collator, encoder_decoder: bool) -> tuple[int, dict]:
     """(decode batch size, `generate` keyword arguments) from the run's `decode` block."""
     generation = dict(spec.decode)
@@ -290,7 +330,6 @@ def run(spec: RunSpec, results_dir: str | Path = "results", force: bool = False,
     from accelerate import Accelerator
 
     from repro import methods
-    from repro.batches import Collator
     from repro.config import train_config
     from repro.train import decode, train
 
@@ -318,8 +357,8 @@ def run(spec: RunSpec, results_dir: str | Path = "results", force: bool = False,
     torch.manual_seed(spec.seed)
     tuner = methods.build(model, spec.method, spec.options, tokenizer=tokenizer)
     encoder_decoder = tuner.is_encoder_decoder
-    collator = Collator(tokenizer, encoder_decoder, spec.limits.get("max_source_tokens"),
-                        spec.limits.get("max_target_tokens"))
+    check_positions(spec, tuner)
+    collator = collator_for(spec, tokenizer, encoder_decoder)
     config = train_config(spec)
     summary = train(tuner, collator, pairs, config, run_dir, progress=progress, accelerator=accelerator,
                     dev_pairs=dev_pairs(spec) if config.select_every and not config.select_metric else None,

@@ -1,0 +1,66 @@
+"""The committed results are what the current configs would run: every finished run under
+results/<reproduction>/<scale>/ was made from the RunSpec its reproduction's config gives today
+(same fingerprint), so `make reproduce-<name>` repeats it instead of finding a stale number."""
+import json
+from pathlib import Path
+
+import pytest
+
+from repro.config import load_reproduction
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+RUN_DIRS = sorted(p.parent for p in RESULTS.glob("*/*/*/metrics.json") if (p.parent / "config.json").exists())
+
+
+@pytest.mark.skipif(not RUN_DIRS, reason="no committed runs")
+def test_every_committed_run_matches_its_config_today():
+    specs: dict[tuple[str, str], dict[str, str]] = {}
+    stale = []
+    for run_dir in RUN_DIRS:
+        reproduction, scale = run_dir.parents[1].name, run_dir.parent.name
+        if (reproduction, scale) not in specs:
+            specs[reproduction, scale] = {s.run_id: s.fingerprint()
+                                          for s in load_reproduction(reproduction).runs(scale)}
+        saved = json.loads((run_dir / "config.json").read_text())
+        if specs[reproduction, scale].get(run_dir.name) != saved.get("fingerprint"):
+            stale.append(str(run_dir.relative_to(RESULTS)))
+    assert not stale, f"committed runs whose config changed since (rerun them): {stale}"
+
+
+def test_a_source_prefix_changes_the_fingerprint_only_where_set():
+    low = {s.run_id: s for s in load_reproduction("low_data").runs("paper")}
+    ft = [s for s in low.values() if s.row == "FINE-TUNE"]
+    assert {s.dataset: s.source_prefix for s in ft} == {"e2e": "table-to-text:", "xsum": ""}
+    assert all(s.source_prefix == "" for s in low.values() if s.row == "PREFIX")
+    # written to config.json where set; left out where empty (older runs keep their fingerprint)
+    assert [("source_prefix" in s.to_dict()) for s in sorted(ft, key=lambda s: s.dataset)][:1] == [True]
+    assert not any("source_prefix" in s.to_dict() for s in low.values() if s.row == "PREFIX")
+
+
+def test_every_local_scale_fits_its_models_positions():
+    """Each smoke and mini run's longest sequence fits the model's learned positions (the runner
+    refuses it otherwise, `repro.runner.check_positions`); P from the row's options (a prefix whose
+    length comes from its init words: the word count is far below 10, so 10 is an upper bound)."""
+    from repro.methods import METHODS
+    from repro.models import SCRATCH_PREFIX
+    from repro.runner import positions_needed
+
+    repo = Path(__file__).resolve().parents[1]
+    too_long = []
+    for config in sorted((repo / "reproductions").glob("*/config.yaml")):
+        reproduction = load_reproduction(config.parent.name)
+        for scale in ("smoke", "mini"):
+            for spec in reproduction.runs(scale):
+                name = spec.model_name.removeprefix(SCRATCH_PREFIX)
+                if name.startswith("tiny:"):
+                    limit = 512  # repro.models.tiny_model_and_tokenizer
+                else:
+                    model_config = json.loads((repo / name / "config.json").read_text())
+                    limit = model_config.get("n_positions") or model_config["max_position_embeddings"]
+                options = METHODS[spec.method].config_class.from_dict(spec.options)
+                extra = next((getattr(options, k) or 10 for k in ("prefix_length", "prompt_length", "infix_length")
+                              if hasattr(options, k)), 0)
+                needed = positions_needed(spec, extra, encoder_decoder="bart" in name or name == "tiny:t5")
+                if needed and needed[0] > limit:
+                    too_long.append(f"{spec.reproduction}/{scale}/{spec.run_id}: {needed[1]} > {limit}")
+    assert not too_long, too_long
