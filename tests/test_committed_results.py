@@ -64,3 +64,32 @@ def test_every_local_scale_fits_its_models_positions():
                 if needed and needed[0] > limit:
                     too_long.append(f"{spec.reproduction}/{scale}/{spec.run_id}: {needed[1]} > {limit}")
     assert not too_long, too_long
+
+
+TABLES = sorted(p.parent for p in RESULTS.glob("*/*/table.md"))
+
+
+@pytest.mark.skipif(not TABLES, reason="no committed tables")
+def test_committed_tables_readme_blocks_claims_and_costs_are_what_the_code_writes_today():
+    """Every generated file under results/ (and each README's generated block) equals what the
+    code writes from the committed runs now: none was edited by hand or left stale."""
+    from repro import claims, compute, readme, report
+
+    repo = RESULTS.parent
+    stale = []
+    for out in TABLES:
+        name, scale = out.parent.name, out.name
+        markdown, _ = report.aggregate(RESULTS, name, scale, report.load_table_spec(name))
+        if (out / "table.md").read_text(encoding="utf-8") != markdown:
+            stale.append(f"results/{name}/{scale}/table.md")
+        if scale in readme.README_SCALES:
+            block = readme.results_block(name, scale, RESULTS, repo / "figures", repo / "reproductions" / name)
+            if block not in (repo / "reproductions" / name / "README.md").read_text():
+                stale.append(f"reproductions/{name}/README.md ({scale} block)")
+    if claims.claims_markdown(RESULTS) != (RESULTS / "claims.md").read_text():
+        stale.append("results/claims.md")
+    for costs in RESULTS.glob("compute-*.md"):
+        scale = costs.stem.removeprefix("compute-")
+        if compute.compute_markdown(RESULTS, scale, jobs=2) != costs.read_text():
+            stale.append(costs.name)
+    assert not stale, f"generated files that differ from a regeneration (make reproduce-<name> rewrites them): {stale}"

@@ -38,6 +38,24 @@ def test_figure_refuses_a_missing_metric(mini_results, tmp_path):
         figures.table_figure(mini_results / REPRO / "mini" / "table.csv", tmp_path / "x", "ROUGE-L")
 
 
+def test_legend_names_a_published_series_only_where_it_has_values(mini_results):
+    import pandas as pd
+    frame = pd.read_csv(mini_results / REPRO / "mini" / "table.csv")
+    published = [c for c in frame.columns if c.startswith("published ")]
+    assert published and frame.loc[frame["metric"] == "BLEU", published[0]].notna().any()
+
+    def legend_and_notes(table):
+        fig = figures.draw_table(table, "BLEU", title="t")
+        return [t.get_text() for t in fig.legends[0].get_texts()], [t.get_text() for t in fig.texts]
+
+    names, notes = legend_and_notes(frame)
+    assert published[0] in names and not any("no value" in n for n in notes)
+    # the same table for a figure printed only as a plot: no published numbers in text
+    names, notes = legend_and_notes(frame.assign(**{c: float("nan") for c in published}))
+    assert not [n for n in names if n.startswith("published ")]
+    assert any(published[0] in n and "no value" in n for n in notes)
+
+
 def test_pretraining_curves_in_both_formats(tmp_path):
     models = tmp_path / "models" / "toy-lm"
     models.mkdir(parents=True)

@@ -37,6 +37,12 @@ def table_figure(table, out_stem: str | Path, metric: str | list[str] = "BLEU", 
     """Bars of published vs reproduced `metric` (one name or several: one panel per dataset, split
     and metric present) from one aggregated table (the table.csv path, or the DataFrame
     `repro.report.aggregate` returns); writes PNG and PDF, returns their paths."""
+    return save(draw_table(table, metric, title), out_stem)
+
+
+def draw_table(table, metric: str | list[str] = "BLEU", title: str | None = None):
+    """The matplotlib Figure `table_figure` saves. A published column with no value for these rows
+    (a figure the paper printed only as a plot) gets no bar and no legend entry; a note says so."""
     import pandas as pd
     from matplotlib.figure import Figure  # no pyplot: no global state, no backend to choose
 
@@ -49,7 +55,8 @@ def table_figure(table, out_stem: str | Path, metric: str | list[str] = "BLEU", 
         raise ValueError(f"the table has no {' or '.join(map(repr, metrics))} rows; "
                          f"metrics present: {sorted(frame['metric'].unique())}")
     mean_col, std_col = reproduced_columns(frame)
-    published_cols = [c for c in frame.columns if c.startswith("published ")]
+    all_published = [c for c in frame.columns if c.startswith("published ")]
+    published_cols = [c for c in all_published if pd.to_numeric(rows[c], errors="coerce").notna().any()]
     panels = list(dict.fromkeys(zip(rows["dataset"], rows["split"], rows["metric"])))
     fig = Figure(figsize=(4.2 * len(panels), 3.8), dpi=120)
     axes = fig.subplots(1, len(panels), squeeze=False)
@@ -68,10 +75,15 @@ def table_figure(table, out_stem: str | Path, metric: str | list[str] = "BLEU", 
         ax.set_ylabel(panel_metric)
         ax.grid(axis="y", alpha=0.3)
     handles, names = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=7, frameon=False)
+    missing = [c for c in all_published if c not in published_cols]
+    fig.legend(handles, names, loc="lower center", bbox_to_anchor=(0.5, 0.035 if missing else 0),
+               ncol=len(names), fontsize=7, frameon=False)
+    if missing:
+        fig.text(0.5, 0.005, "; ".join(f"{c}: no value in the paper's text for these rows" for c in missing),
+                 ha="center", va="bottom", fontsize=6, color="0.35")
     fig.suptitle(title or f"{', '.join(metrics)}: published vs reproduced", fontsize=10)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
-    return save(fig, out_stem)
+    fig.tight_layout(rect=(0, 0.12 if missing else 0.08, 1, 1))
+    return fig
 
 
 # no creation date and no software version in the files: the same figure gives the same bytes
