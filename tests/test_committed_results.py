@@ -42,7 +42,7 @@ def test_every_local_scale_fits_its_models_positions():
     refuses it otherwise, `repro.runner.check_positions`); P from the row's options (a prefix whose
     length comes from its init words: the word count is far below 10, so 10 is an upper bound)."""
     from repro.methods import METHODS
-    from repro.models import SCRATCH_PREFIX
+    from repro.models import SCRATCH_PREFIX, TINY_POSITIONS, TINY_PREFIX
     from repro.runner import positions_needed
 
     repo = Path(__file__).resolve().parents[1]
@@ -52,8 +52,8 @@ def test_every_local_scale_fits_its_models_positions():
         for scale in ("smoke", "mini"):
             for spec in reproduction.runs(scale):
                 name = spec.model_name.removeprefix(SCRATCH_PREFIX)
-                if name.startswith("tiny:"):
-                    limit = 512  # repro.models.tiny_model_and_tokenizer
+                if name.startswith(TINY_PREFIX):
+                    limit = TINY_POSITIONS
                 else:
                     model_config = json.loads((repo / name / "config.json").read_text())
                     limit = model_config.get("n_positions") or model_config["max_position_embeddings"]

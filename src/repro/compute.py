@@ -21,14 +21,14 @@ import json
 import sys
 from pathlib import Path
 
+from repro.report import SCALES, check_scale
+
 REPO = Path(__file__).resolve().parents[2]
-SCALES = ("smoke", "mini", "paper")
 
 
 def run_costs(results_dir: str | Path, scale: str) -> dict[str, list[dict]]:
     """reproduction -> one record per finished run (metrics.json and provenance.json present)."""
-    if scale not in SCALES:
-        raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
+    check_scale(scale)
     if not Path(results_dir).is_dir():
         raise ValueError(f"no results directory {results_dir}; run `make reproduce-<name> SCALE={scale}` first")
     costs: dict[str, list[dict]] = {}

@@ -112,6 +112,7 @@ def tiny_t5(*, vocab_size: int = 64, layers: int = 2, heads: int = 2, d_model: i
 TINY_PREFIX = "tiny:"
 TINY_SEED = 0  # smoke models: the run's seed varies the method and data order, not the base weights
 SCRATCH_PREFIX = "scratch:"
+TINY_POSITIONS = 512  # learned positions (and tokenizer max length) of the smoke models
 
 
 def tiny_model_and_tokenizer(kind: str, texts: list[str], seed: int = 0, vocab_size: int = 320):
@@ -121,16 +122,16 @@ def tiny_model_and_tokenizer(kind: str, texts: list[str], seed: int = 0, vocab_s
 
     if kind not in ("gpt2", "bart"):
         raise ModelLoadError(f"unknown tiny model {TINY_PREFIX}{kind}; choose {TINY_PREFIX}gpt2 or {TINY_PREFIX}bart")
-    tokenizer = make_tokenizer(train_bpe(texts, vocab_size, min_frequency=1), kind, model_max_length=512)
+    tokenizer = make_tokenizer(train_bpe(texts, vocab_size, min_frequency=1), kind, model_max_length=TINY_POSITIONS)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     n = len(tokenizer)
     if kind == "gpt2":
         eos = tokenizer.eos_token_id
-        model = tiny_gpt2(vocab_size=n, n_layer=2, n_head=2, n_embd=32, n_positions=512, seed=seed,
+        model = tiny_gpt2(vocab_size=n, n_layer=2, n_head=2, n_embd=32, n_positions=TINY_POSITIONS, seed=seed,
                           bos_token_id=eos, eos_token_id=eos, pad_token_id=eos)
     else:
-        model = tiny_bart(vocab_size=n, d_model=32, max_position_embeddings=512, seed=seed,
+        model = tiny_bart(vocab_size=n, d_model=32, max_position_embeddings=TINY_POSITIONS, seed=seed,
                           bos_token_id=tokenizer.bos_token_id, pad_token_id=tokenizer.pad_token_id,
                           eos_token_id=tokenizer.eos_token_id, decoder_start_token_id=tokenizer.eos_token_id)
     return model, tokenizer

@@ -226,7 +226,7 @@ def superglue_score_runs(finished: list[dict]) -> list[dict]:
     (model, method, loaded model, split, replicate) whose finished runs cover all eight tasks,
     so the score gets a mean ± std over seeds like any metric and can be compared with Lester et
     al.'s Table 3 and claimed about (Figure 3 plots it)."""
-    from repro.metrics.superglue import SCORE_METRICS, superglue_score
+    from repro.metrics.superglue import SCORE_METRICS, missing_score_metrics, superglue_score
 
     by_replicate: dict[tuple, dict[str, dict[str, float]]] = {}
     first: dict[tuple, dict] = {}
@@ -241,7 +241,7 @@ def superglue_score_runs(finished: list[dict]) -> list[dict]:
             first.setdefault(key, run)
     derived = []
     for key, tasks in by_replicate.items():
-        if not all(all(m in tasks.get(t, {}) for m in ms) for t, ms in SCORE_METRICS.items()):
+        if missing_score_metrics(tasks):
             continue
         model, method, model_name, split, _ = key
         run = first[key]

@@ -50,10 +50,15 @@ SCORE_METRICS = {"BoolQ": ("acc",), "CB": ("acc", "F1"), "COPA": ("acc",), "Mult
                  "ReCoRD": ("F1", "EM"), "RTE": ("acc",), "WiC": ("acc",), "WSC": ("acc",)}
 
 
+def missing_score_metrics(task_scores: Mapping[str, Mapping[str, float]]) -> list[str]:
+    """The "task metric" pairs the SuperGLUE score needs that `task_scores` lacks (empty: complete)."""
+    return [f"{task} {metric}" for task, metrics in SCORE_METRICS.items() for metric in metrics
+            if task_scores.get(task, {}).get(metric) is None]
+
+
 def superglue_score(task_scores: Mapping[str, Mapping[str, float]]) -> float:
     """The SuperGLUE score from ``{registry task: {registry metric: value}}`` (all eight tasks)."""
-    missing = [f"{task} {metric}" for task, metrics in SCORE_METRICS.items() for metric in metrics
-               if task_scores.get(task, {}).get(metric) is None]
+    missing = missing_score_metrics(task_scores)
     if missing:
         raise MetricInputError(f"the SuperGLUE score needs all eight tasks; missing: {', '.join(missing)}")
     return sum(sum(task_scores[task][m] for m in metrics) / len(metrics)
