@@ -47,6 +47,7 @@ def test_collator_labels_only_the_target(bpe_tokenizer, e2e_pairs):
     assert (prompts.input_ids[:, -1] == eos).all()  # left-padded, ending with the separator
 
 
+@needs_data
 @pytest.mark.parametrize("encoder_decoder", [False, True])
 def test_source_prefix_is_text_in_front_of_every_source(bpe_tokenizer, e2e_pairs, encoder_decoder):
     """The reference's low-data fine-tuning input ' table-to-text: {src}', in training and decoding,
