@@ -1,7 +1,7 @@
 """Verdicts on claims, computed from run directories written here with made-up scores."""
 import pytest
 
-from repro import claims
+from repro.reporting import claims
 from test_report import write_run
 
 CLAIM = {"id": "prefix-beats-adapter", "metric": "BLEU", "higher": {"method": "PREFIX(0.1%)"},

@@ -73,7 +73,7 @@ TABLES = sorted(p.parent for p in RESULTS.glob("*/*/table.md"))
 def test_committed_tables_readme_blocks_claims_and_costs_are_what_the_code_writes_today():
     """Every generated file under results/ (and each README's generated block) equals what the
     code writes from the committed runs now: none was edited by hand or left stale."""
-    from repro import claims, compute, readme, report
+    from repro.reporting import claims, compute, readme, report
 
     repo = RESULTS.parent
     stale = []

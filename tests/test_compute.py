@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from repro import compute
+from repro.reporting import compute
 
 
 def write(results, name, run, wall, train, finished=True, load=None):

@@ -6,7 +6,7 @@ import json
 import nbformat
 import pytest
 
-from repro import figures, notebooks, report
+from repro.reporting import figures, notebooks, report
 from test_report import E2E_PREFIX, REPRO, SPEC, three_seeds, write_run
 
 
@@ -101,7 +101,7 @@ def test_prompt_tuning_notebook_shows_the_ensembling_rows(tmp_path):
 
 
 def test_readme_block_is_generated_from_the_runs_and_replaced_in_place(tmp_path):
-    from repro import readme
+    from repro.reporting import readme
     from test_claims import runs
 
     results = tmp_path / "results"

@@ -94,7 +94,7 @@ def test_wsc_referent_match_follows_t5s_postprocessor():
 def test_superglue_score_gives_lesters_published_table3_scores():
     """The score's definition checked against the paper: Lester et al.'s Table 3 per-task numbers
     (registry) give the SuperGLUE scores the table prints (to its rounding)."""
-    from repro import published
+    from repro.reporting import published
 
     rows = published.find(paper="Prompt Tuning (Lester et al. 2021)", version="EMNLP 2021", table="Table 3")
     methods = {r.method for r in rows}

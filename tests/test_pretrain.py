@@ -363,7 +363,7 @@ def test_bart_tiny_trains_and_exports(corpus_slice, tmp_path):
     assert gen.shape[0] == 1
     v = result.metrics["validation"]
     assert v["model"]["tokens"] == v["unigram"]["tokens"] > 0 and v["model_mask_only_source"]["tokens"] > 0
-    from repro.pretrain.plot import plot_training_curve
+    from repro.reporting.figures import plot_training_curve
 
     assert plot_training_curve(out / "training_log.jsonl", tmp_path / "bart.png").read_bytes()[:4] == b"\x89PNG"
 

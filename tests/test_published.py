@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from repro import published
-from repro.published import lookup, parse_number
+from repro.reporting import published
+from repro.reporting.published import lookup, parse_number
 
 REPO = Path(__file__).resolve().parents[1]
 REGISTRY = REPO / "src" / "repro" / "published_numbers.csv"
@@ -191,4 +191,4 @@ def test_repository_csv_is_what_the_generator_writes(tmp_path):
     out = tmp_path / "registry.csv"
     assert published.main(["--import", str(SHARED), "--out", str(out)]) == 0
     assert out.read_bytes() == REGISTRY.read_bytes(), \
-        "regenerate with: python -m repro.published --import ../shared/reference/published_numbers.csv"
+        "regenerate with: python -m repro.reporting.published --import ../shared/reference/published_numbers.csv"

@@ -9,7 +9,7 @@ import math
 import pandas as pd
 import pytest
 
-from repro import report
+from repro.reporting import report
 
 REPRO = "table2_table_to_text"
 SPEC = {"paper": "Prefix-Tuning (Li & Liang 2021)", "versions": ["ACL 2021", "arXiv v1"],

@@ -290,7 +290,7 @@ def test_low_data_grid_follows_table8_and_samples_fixed_training_sets():
 def test_low_data_samples_of_one_seed_are_separate_replicates(tmp_path):
     import json
 
-    from repro.report import collect_runs, replicate
+    from repro.reporting.report import collect_runs, replicate
 
     root = tmp_path / "low_data" / "mini"
     for sample in (0, 1):
@@ -302,7 +302,7 @@ def test_low_data_samples_of_one_seed_are_separate_replicates(tmp_path):
             "scores": [{"split": "test", "metric": "BLEU", "value": 10.0 + sample}]}))
     runs = collect_runs(tmp_path, "low_data", "mini").finished
     assert sorted(replicate(r) for r in runs) == ["0/101", "1/101"]
-    from repro.report import aggregate
+    from repro.reporting.report import aggregate
 
     _, frame = aggregate(tmp_path, "low_data", "mini", load_reproduction("low_data").raw["compare_to"])
     assert frame.loc[0, "n seeds"] == 2 and frame.iloc[0, list(frame.columns).index("seeds")] == "0/101 1/101"

@@ -13,15 +13,15 @@ import sys
 SUBCOMMANDS = [
     "repro.runner",
     "repro.ensemble",
-    "repro.report",
+    "repro.reporting.report",
     "repro.metrics.cli",
     "repro.pretrain.cli",
-    "repro.figures",
-    "repro.claims",
-    "repro.notebooks",
-    "repro.readme",
+    "repro.reporting.figures",
+    "repro.reporting.claims",
+    "repro.reporting.notebooks",
+    "repro.reporting.readme",
     "repro.probe",
-    "repro.compute",
+    "repro.reporting.compute",
 ]
 
 
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def user_errors() -> tuple[type[Exception], ...]:
     """Errors that mean "your input is wrong": printed as one line that names the fix, no traceback."""
-    from repro.claims import ClaimError
+    from repro.reporting.claims import ClaimError
     from repro.data.common import DataMissingError, MalformedDataError
     from repro.methods.base import ConfigError
     from repro.metrics.errors import MetricInputError

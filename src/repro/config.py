@@ -6,7 +6,7 @@ scale, what to run. Every run is one (dataset, model row, method row, seed):
 ```yaml
 name: table2_table_to_text
 title: ...
-compare_to: {...}                  # read by repro.report
+compare_to: {...}                  # read by repro.reporting.report
 datasets: [e2e, webnlg, dart]
 rows:                              # registry method name -> method and options
   "PREFIX(0.1%)": {method: prefix, options: {mid_dim: 512}}

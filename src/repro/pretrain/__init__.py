@@ -12,7 +12,6 @@ Modules (read in this order):
   data.py       token ids -> fixed, step-indexed batches (LM blocks; denoising pairs)
   train.py      the deterministic training loop: checkpoints, resume, JSONL log, fp16 export
   evaluate.py   validation perplexity and the add-one unigram baseline on the same tokens
-  plot.py       the training curve as a PNG
   cli.py        `python -m repro.pretrain --recipe gpt2-mini --out models/gpt2-mini [--resume]`
 
 Heavy imports (torch, transformers) stay inside the modules that need them, so

@@ -50,7 +50,7 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .evaluate import MIN_SOURCE_GAIN_NATS
-    from .plot import plot_training_curve
+    from repro.reporting.figures import plot_training_curve
     from .recipes import get_recipe
     from .train import LOG_FILE, train
 

@@ -21,7 +21,7 @@ METRICS = ("BLEU", "NIST", "METEOR", "ROUGE-L", "CIDEr")
 
 def collect(results_dir: str | Path) -> dict[tuple[str, str], dict[str, float]]:
     """{(model row, method): {metric: value}} of the finished mini E2E runs (first seed found)."""
-    from repro.report import collect_runs
+    from repro.reporting.report import collect_runs
 
     if not (Path(results_dir) / REPRODUCTION / "mini").is_dir():
         return {}

@@ -16,7 +16,7 @@ import math
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 def figure_metrics(reproduction: str, reproductions_dir: str | Path = REPO / "reproductions") -> list[str]:
     """The metrics a reproduction's figure shows: those its claims are about (else BLEU)."""
@@ -36,7 +36,7 @@ def reproduced_columns(frame) -> tuple[str, str]:
 def table_figure(table, out_stem: str | Path, metric: str | list[str] = "BLEU", title: str | None = None) -> list[Path]:
     """Bars of published vs reproduced `metric` (one name or several: one panel per dataset, split
     and metric present) from one aggregated table (the table.csv path, or the DataFrame
-    `repro.report.aggregate` returns); writes PNG and PDF, returns their paths."""
+    `repro.reporting.report.aggregate` returns); writes PNG and PDF, returns their paths."""
     return save(draw_table(table, metric, title), out_stem)
 
 
@@ -101,11 +101,19 @@ def save(fig, out_stem: str | Path) -> list[Path]:
     return written
 
 
+def plot_training_curve(log_path: str | Path, png_path: str | Path, title: str | None = None) -> Path:
+    """The pretraining curve of ``log_path`` (a training_log.jsonl) as ``png_path`` and the same
+    figure as PDF beside it; returns the PNG's path."""
+    from repro.reporting.curves import draw_training_curve
+
+    png_path = Path(png_path)
+    save(draw_training_curve(log_path, title), png_path.with_suffix(""))
+    return png_path
+
+
 def make_figures(results_dir: str | Path = REPO / "results", out_dir: str | Path = REPO / "figures",
                  models_dir: str | Path | None = REPO / "models") -> list[Path]:
     """Regenerate every figure whose inputs exist; returns the files written."""
-    from repro.pretrain.plot import plot_training_curve
-
     written = []
     for csv_path in sorted(Path(results_dir).glob("*/*/table.csv")):
         reproduction, scale = csv_path.parent.parent.name, csv_path.parent.name

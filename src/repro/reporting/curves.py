@@ -1,7 +1,9 @@
-"""The training curve of a pretraining run, from its training_log.jsonl, as PNG and PDF (matplotlib, Agg).
+"""The training curve of a pretraining run, drawn from its training_log.jsonl (no pyplot state).
 
 For bart the plotted losses are denoising losses (the training objective); the unigram line is
-then only a reference point, and the title also gives the decoder-only perplexity (see evaluate.py).
+then only a reference point, and the title also gives the decoder-only perplexity (see
+``repro.pretrain.evaluate``). :func:`repro.reporting.figures.plot_training_curve` saves it as PNG
+and PDF; this module imports nothing of the repository, so figures -> curves is the only edge.
 """
 
 from __future__ import annotations
@@ -15,16 +17,12 @@ def read_log(path: str | Path) -> list[dict]:
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
 
 
-def plot_training_curve(log_path: str | Path, png_path: str | Path, title: str | None = None) -> Path:
+def draw_training_curve(log_path: str | Path, title: str | None = None):
     """Training loss (per logged window) and validation loss against tokens seen; the right axis
-    shows the same values as perplexity. The unigram baseline is drawn if the run was exported."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    shows the same values as perplexity. The unigram baseline is drawn if the run was exported.
+    Returns a matplotlib Figure."""
     import numpy as np
-
-    from repro.figures import save
+    from matplotlib.figure import Figure
 
     rows = read_log(log_path)
     train = [r for r in rows if r.get("event") == "train"]
@@ -32,7 +30,8 @@ def plot_training_curve(log_path: str | Path, png_path: str | Path, title: str |
     export = [r for r in rows if r.get("event") == "export"]
     tokens_at = {r["step"]: r["tokens"] for r in train}
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
+    fig = Figure(figsize=(6.4, 4.0), dpi=120)
+    ax = fig.subplots()
     ax.plot([r["tokens"] / 1e6 for r in train], [r["loss"] for r in train], lw=1, label="train loss")
     if evals:
         ax.plot([tokens_at.get(r["step"], math.nan) / 1e6 for r in evals], [r["val_loss"] for r in evals],
@@ -57,7 +56,4 @@ def plot_training_curve(log_path: str | Path, png_path: str | Path, title: str |
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    png_path = Path(png_path)
-    save(fig, png_path.with_suffix(""))  # PNG + the same figure as PDF, for reports
-    plt.close(fig)
-    return png_path
+    return fig

@@ -9,7 +9,7 @@ and counted. ``metrics.json`` holds::
      "row": {"dataset": "E2E", "model": "GPT-2 Medium", "method": "PREFIX(0.1%)"},
      "scores": [{"split": "test", "metric": "BLEU", "value": 69.1}, ...]}
 
-with registry names and units (:mod:`repro.published`). A score whose ``value`` is null (a
+with registry names and units (:mod:`repro.reporting.published`). A score whose ``value`` is null (a
 metric that could not be computed) is skipped and named in the table's notes.
 
 **The comparison** (``table_spec``) comes from the reproduction's config,
@@ -50,13 +50,13 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from repro import published
-from repro.published import PublishedNumber
+from repro.reporting import published
+from repro.reporting.published import PublishedNumber
 
 if TYPE_CHECKING:
     import pandas as pd
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 REPRODUCTIONS_DIR = REPO / "reproductions"
 SCALES = ("smoke", "mini", "paper")  # the same as repro.config.SCALES (not imported: it pulls in torch)
 KEYS = ("dataset", "split", "model", "method", "metric")

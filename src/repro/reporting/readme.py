@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 HEADING = "## Results (generated)"
 README_SCALES = ("mini", "paper")
 
@@ -22,8 +22,8 @@ def results_block(name: str, scale: str, results_dir: Path, figures_dir: Path, r
     import pandas as pd
     import yaml
 
-    from repro.claims import check_claim, load_scores
-    from repro.figures import figure_metrics, reproduced_columns
+    from repro.reporting.claims import check_claim, load_scores
+    from repro.reporting.figures import figure_metrics, reproduced_columns
 
     table = results_dir / name / scale / "table.csv"
     if not table.exists():
@@ -53,7 +53,7 @@ def results_block(name: str, scale: str, results_dir: Path, figures_dir: Path, r
         verdict, _ = check_claim(claim, load_scores(results_dir, name, scale, claim["metric"]))
         verdicts.append(f"- `{claim['id']}`: **{verdict}** — {claim.get('text', '')}")
     if verdicts:
-        lines += ["", f"Verdicts at {scale} scale (`src/repro/claims.py`; details in "
+        lines += ["", f"Verdicts at {scale} scale (`src/repro/reporting/claims.py`; details in "
                       f"[`{rel(results_dir / 'claims.md')}`]({rel(results_dir / 'claims.md')})):", "", *verdicts]
     return "\n".join(lines + [f"<!-- /results:{scale} -->"])
 

@@ -1,6 +1,6 @@
 """What the notebooks show for one reproduction: its table, its figure and its claims' verdicts.
 
-    from repro.notebook_view import show
+    from repro.reporting.notebook_view import show
     table = show("table2_table_to_text")      # in a notebook cell
 
 Reads `REPRO_RESULTS_DIR` (default: the repository's results/) and `REPRO_SCALE` (default: the
@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def results_dir() -> Path:
@@ -36,7 +36,7 @@ def show(reproduction: str, metric: str | list[str] | None = None):
     import yaml
     from IPython.display import Image, Markdown, display
 
-    from repro import claims, figures, report
+    from repro.reporting import claims, figures, report
 
     root = results_dir()
     scale = pick_scale(reproduction, root)

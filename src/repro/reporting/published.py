@@ -33,7 +33,7 @@ versions' values, and :func:`version_differences` lists where they differ. A num
 transcription marks as identical in both versions (``arXiv v1 + ACL identical``) is one row
 per version.
 
-The CSV is generated, never edited by hand: ``python -m repro.published --import
+The CSV is generated, never edited by hand: ``python -m repro.reporting.published --import
 ../shared/reference/published_numbers.csv`` rewrites it deterministically from the shared
 transcription (every shared row is kept), and ``tests/test_published.py`` checks the result.
 This module imports neither torch nor pandas.
@@ -50,8 +50,8 @@ from dataclasses import astuple, dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 
-REGISTRY_PATH = Path(__file__).with_name("published_numbers.csv")
-SHARED_REGISTRY_PATH = Path(__file__).resolve().parents[3] / "shared" / "reference" / "published_numbers.csv"
+REGISTRY_PATH = Path(__file__).resolve().parents[1] / "published_numbers.csv"  # src/repro/, beside the package
+SHARED_REGISTRY_PATH = Path(__file__).resolve().parents[4] / "shared" / "reference" / "published_numbers.csv"
 
 PREFIX_TUNING = "Prefix-Tuning (Li & Liang 2021)"
 PROMPT_TUNING = "Prompt Tuning (Lester et al. 2021)"
@@ -309,7 +309,7 @@ def values_differ(a: PublishedNumber, b: PublishedNumber) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m repro.published", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m repro.reporting.published", description=__doc__.split("\n\n")[0])
     parser.add_argument("--import", dest="shared", metavar="SHARED_CSV",
                         help=f"regenerate {REGISTRY_PATH.name} from the shared transcription "
                              f"(e.g. {SHARED_REGISTRY_PATH})")
