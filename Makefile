@@ -14,7 +14,7 @@ export REPRO_CORPUS_DIR ?= $(if $(wildcard ../shared/corpus),$(abspath ../shared
 .PHONY: setup test bench pretrain-mini reproduce-table2 reproduce-all mini-lm-check figures notebooks clean-venv help
 
 help:
-	@echo "make setup   - create $(VENV)/ and install the package (CPU torch 2.13.0 pinned)"
+	@echo "make setup   - create $(VENV)/, install the package (CPU torch 2.13.0 pinned) and convert models/smollm2-135m"
 	@echo "make test    - run the test suite offline (HF_HUB_OFFLINE=1)"
 	@echo "make bench   - training-step throughput and peak memory -> results/bench/"
 	@echo "make reproduce-table2 SCALE=smoke|mini|paper RESULTS_DIR=results [JOBS=2] - ACL Table 2 (table-to-text)"
@@ -37,6 +37,7 @@ setup: $(VENV)/bin/activate
 	echo "$(TORCH_PIN)" > $(VENV)/torch-constraint.txt
 	$(PY) -m pip install -q -c $(VENV)/torch-constraint.txt -e ".[dev]"
 	$(PY) -m pip check
+	HF_HUB_OFFLINE=1 $(PY) -m repro.smollm2 --out models/smollm2-135m
 	@$(PY) -c "import torch, transformers, peft; print('setup ok: torch', torch.__version__, '| transformers', transformers.__version__, '| peft', peft.__version__)"
 
 test:

@@ -6,7 +6,7 @@ from conftest import needs_data
 from repro import methods
 from repro.methods import ConfigError, PromptConfig, PromptTuning
 from repro.methods.ensemble import PromptEnsemble, majority_vote, stack_prompts
-from repro.models import tiny_bart, tiny_gpt2, tiny_t5
+from repro.models import tiny_bart, tiny_decoder, tiny_gpt2, tiny_t5
 
 
 def _members(model, k):
@@ -17,21 +17,24 @@ def _members(model, k):
     return tuners
 
 
-@pytest.mark.parametrize("kind", ["gpt2", "bart", "t5"])
+@pytest.mark.parametrize("kind", ["gpt2", "llama", "qwen2", "bart", "t5"])
 @pytest.mark.parametrize("num_beams", [1, 2])
 def test_one_batched_pass_equals_each_prompt_alone(kind, num_beams):
     model = {"gpt2": lambda: tiny_gpt2(initializer_range=0.5), "bart": lambda: tiny_bart(init_std=0.5),
+             "llama": lambda: tiny_decoder("llama", initializer_range=0.5),
+             "qwen2": lambda: tiny_decoder("qwen2", initializer_range=0.5),
              "t5": lambda: tiny_t5(initializer_factor=5.0)}[kind]()
+    decoder = kind in ("gpt2", "llama", "qwen2")
     members = _members(model, 3)
     ensemble = PromptEnsemble(model, torch.stack([m.prompt().detach() for m in members]))
     ids = torch.randint(3, 60, (2, 5), generator=torch.Generator().manual_seed(4))
     mask = torch.ones_like(ids)
-    if kind == "gpt2":
+    if decoder:
         mask[1, :2] = 0  # left padding
     else:
         mask[1, 3:] = 0
     gen = dict(num_beams=num_beams, max_new_tokens=4, min_new_tokens=4, do_sample=False)
-    if kind == "gpt2":
+    if decoder:
         gen.update(pad_token_id=63, eos_token_id=63)
     together = ensemble.generate(ids, mask, **gen)
     assert together.shape[0] == 2 * 3

@@ -5,13 +5,14 @@ import pytest
 import torch
 
 from repro import methods
-from repro.models import tiny_bart, tiny_gpt2
+from repro.models import TINY_DECODERS, tiny_bart, tiny_decoder
 
 V, EOS = 6, 5  # tiny vocabulary so that every candidate can be scored
+decoders = pytest.mark.parametrize("family", TINY_DECODERS)
 
 
-def gpt2_prefix(vocab=V):
-    return methods.build(tiny_gpt2(vocab_size=vocab, n_layer=2, initializer_range=0.5), "prefix",
+def decoder_prefix(family, vocab=V):
+    return methods.build(tiny_decoder(family, vocab_size=vocab, n_layer=2, initializer_range=0.5), "prefix",
                          {"prefix_length": 3, "mid_dim": 8}).eval()
 
 
@@ -22,10 +23,11 @@ def sequence_logprob(tuner, prompt, continuation):
     return sum(logp[len(prompt) - 1 + i, t].item() for i, t in enumerate(continuation))
 
 
-def test_beam_search_finds_the_best_sequence_by_exhaustive_scoring():
+@decoders
+def test_beam_search_finds_the_best_sequence_by_exhaustive_scoring(family):
     """With EOS suppressed every candidate has 3 new tokens, so the length-normalised score ranks
     them like the summed log-probability; 25 beams over 5 usable tokens make the search exact."""
-    tuner = gpt2_prefix()
+    tuner = decoder_prefix(family)
     prompt = [1, 3, 2]
     ids = torch.tensor([prompt])
     out = tuner.generate(ids, torch.ones_like(ids), num_beams=25, max_new_tokens=3, do_sample=False,
@@ -58,13 +60,22 @@ def stepwise_argmax(tuner, prompt, steps, enc_dec=False):
     return seq if enc_dec else seq[len(prompt):]
 
 
+@decoders
 @pytest.mark.parametrize("method, options", [
     ("prefix", {"prefix_length": 3, "mid_dim": 8}),
     ("infix", {"infix_length": 3, "mid_dim": 8}),
     ("prompt", {"prompt_length": 3}),
-])
-def test_gpt2_greedy_equals_stepwise_argmax_and_batching_changes_nothing(method, options):
-    tuner = methods.build(tiny_gpt2(initializer_range=0.5), method, options).eval()
+    ("prompt", {"prompt_length": 3, "reparameterization": "lstm"}),  # P-tuning
+    ("adapter", {"bottleneck": 4}),
+    ("lora", {"r": 2}),
+    ("finetune", {"top_layers": 1}),
+], ids=["prefix", "infix", "prompt", "p-tuning", "adapter", "lora", "ft-top1"])
+def test_decoder_greedy_equals_stepwise_argmax_and_batching_changes_nothing(method, options, family):
+    tuner = methods.build(tiny_decoder(family, initializer_range=0.5), method, options).eval()
+    if method in ("adapter", "lora"):  # both start at the base model: move them off it
+        with torch.no_grad():
+            for p in tuner.trainable_parameters():
+                p.add_(0.3 * torch.randn_like(p))
     prompts = [[5, 9, 12, 63], [7, 30, 63], [40, 41, 42, 43, 63]]  # [x; sep], sep = 63
     width = max(map(len, prompts))
     ids = torch.tensor([[63] * (width - len(p)) + p for p in prompts])  # left padding

@@ -9,7 +9,7 @@ import torch
 from peft import PrefixTuningConfig, TaskType, get_peft_model
 
 from repro.methods import PrefixConfig, PrefixTuning
-from repro.models import tiny_bart, tiny_gpt2
+from repro.models import tiny_bart, tiny_decoder, tiny_gpt2
 
 P = 4
 
@@ -61,6 +61,58 @@ def test_peft_gpt2_prefix_beam_generation_matches():
     with torch.no_grad():
         theirs = peft_model.generate(input_ids=ids, attention_mask=mask, **kwargs)[:, ids.shape[1]:]
     assert torch.equal(ours.generate(ids, mask, **kwargs), theirs)
+
+
+def gqa_pair(family, seed=0):
+    """Our direct prefix and peft's (prefix_projection=False) on the same tiny GQA decoder (4 query heads,
+    2 key/value heads of 8), holding the same numbers: peft stores (P, layers*2*kv_width), ordered as ours."""
+    ours = PrefixTuning(tiny_decoder(family, n_layer=3, seed=seed, initializer_range=0.2),
+                        PrefixConfig(prefix_length=P, reparameterize=False)).eval()
+    peft_model = get_peft_model(tiny_decoder(family, n_layer=3, seed=seed, initializer_range=0.2),
+                                PrefixTuningConfig(task_type=TaskType.CAUSAL_LM, num_virtual_tokens=P,
+                                                   prefix_projection=False)).eval()
+    enc = peft_model.prompt_encoder["default"]
+    assert tuple(enc.embedding.weight.shape) == (P, 3 * 2 * 2 * 8)  # GQA: key/value width 16, not the model's 32
+    with torch.no_grad():
+        enc.embedding.weight.copy_(ours.encoders["decoder"].prefix)
+    return ours, peft_model
+
+
+@pytest.mark.parametrize("family", ["llama", "qwen2"])
+@pytest.mark.parametrize("pad_rows", [False, True], ids=["no_padding", "right_padding"])
+def test_peft_gqa_prefix_logits_match(pad_rows, family):
+    ours, peft_model = gqa_pair(family)
+    ids, mask = batch(pad_rows)
+    with torch.no_grad():
+        theirs = peft_model(input_ids=ids, attention_mask=mask).logits
+        mine = ours.logits(ids, mask)
+    real = mask.bool()
+    assert (theirs - mine)[real].abs().max() <= 1e-5
+    assert (ours.model(input_ids=ids, attention_mask=mask).logits - mine)[real].abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("family", ["llama", "qwen2"])
+def test_peft_gqa_prefix_beam_generation_matches_with_left_padding(family):
+    ours, peft_model = gqa_pair(family, seed=1)
+    ids = torch.tensor([[5, 9, 12, 40], [63, 7, 30, 2]])
+    mask = torch.tensor([[1, 1, 1, 1], [0, 1, 1, 1]])
+    kwargs = dict(num_beams=3, max_new_tokens=6, do_sample=False, pad_token_id=63)
+    with torch.no_grad():
+        theirs = peft_model.generate(input_ids=ids, attention_mask=mask, **kwargs)[:, ids.shape[1]:]
+    assert torch.equal(ours.generate(ids, mask, **kwargs), theirs)
+
+
+def test_peft_gqa_mlp_prefix_has_peft_layout():
+    """Our MLP prefix emits peft's flat layout, so its output, put in peft's table, gives the same logits."""
+    ours = PrefixTuning(tiny_decoder("llama", n_layer=3, initializer_range=0.2), PrefixConfig(prefix_length=P, mid_dim=8)).eval()
+    peft_model = get_peft_model(tiny_decoder("llama", n_layer=3, initializer_range=0.2),
+                                PrefixTuningConfig(task_type=TaskType.CAUSAL_LM, num_virtual_tokens=P)).eval()
+    with torch.no_grad():
+        peft_model.prompt_encoder["default"].embedding.weight.copy_(ours.encoders["decoder"].flat())
+    ids, mask = batch(True)
+    with torch.no_grad():
+        diff = (peft_model(input_ids=ids, attention_mask=mask).logits - ours.logits(ids, mask))[mask.bool()]
+    assert diff.abs().max() <= 1e-5
 
 
 def unshift_decoder_positions(model, n_prefix):

@@ -5,12 +5,13 @@ from transformers.models.bart.modeling_bart import shift_tokens_right
 
 from repro import methods
 from repro.methods import ConfigError, PromptConfig, PromptTuning
-from repro.models import tiny_bart, tiny_gpt2, tiny_t5
+from repro.models import TINY_DECODERS, tiny_bart, tiny_decoder, tiny_gpt2, tiny_t5
 
 
+@pytest.mark.parametrize("family", TINY_DECODERS)
 @pytest.mark.parametrize("reparameterization", ["none", "mlp", "lstm"])
-def test_gpt2_prompt_equals_feeding_the_vectors_as_input_embeddings(reparameterization):
-    model = tiny_gpt2(initializer_range=0.3)
+def test_decoder_prompt_equals_feeding_the_vectors_as_input_embeddings(reparameterization, family):
+    model = tiny_decoder(family, initializer_range=0.3)
     tuner = PromptTuning(model, PromptConfig(prompt_length=4, mid_dim=8, reparameterization=reparameterization)).eval()
     ids = torch.randint(0, 63, (3, 6), generator=torch.Generator().manual_seed(0))
     mask = torch.ones_like(ids)
@@ -62,10 +63,13 @@ def test_t5_prompt_matches_t5s_own_forward_loss_and_generate(tied):
     assert out.shape[0] == 2 and out.shape[1] <= 6 and (out[:, 0] == 0).all()  # starts with the decoder start
 
 
-def test_methods_that_reach_into_gpt2_or_bart_refuse_t5():
-    for method in ("prefix", "infix", "adapter", "finetune"):
-        with pytest.raises(ConfigError, match="supports model types.*not 't5'"):
+def test_methods_that_reach_into_layers_refuse_t5():
+    for method in ("prefix", "infix", "adapter", "lora"):
+        with pytest.raises(ConfigError, match="needs a model family whose layers it can reach.*not 't5'"):
             methods.build(tiny_t5(), method, {})
+    with pytest.raises(ConfigError, match="top_layers needs the transformer blocks"):
+        methods.build(tiny_t5(), "finetune", {"top_layers": 2})
+    assert methods.build(tiny_t5(), "finetune", {}).num_trainable_parameters() > 0  # FT-full: any family
 
 
 def test_prompt_initializers(word_tokenizer):

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from repro import methods
-from repro.models import tiny_bart, tiny_gpt2
+from repro.models import tiny_bart, tiny_decoder, tiny_gpt2
 
 # method -> (options, learning rate); prompt tuning needs a large one (Lester: 0.3)
 METHOD_SETUPS = {
@@ -23,14 +23,21 @@ METHOD_SETUPS = {
 # well under the entropy of the targets' unigram distribution (ln 24 = 3.18): the prompt must
 # have learned input-dependent outputs.
 # The P-tuning LSTM encoder gets the same bound: it optimizes more slowly than a free prompt.
-THRESHOLDS = {("prompt", "bart"): 2.5, ("prompt_lstm", "gpt2"): 2.5}
-CASES = [(m, a) for m in METHOD_SETUPS for a in ("gpt2", "bart") if not (m in ("infix", "prompt_lstm") and a == "bart")]
+# The tiny Llama (no biases, RMSNorm, a prefix of 2 key/value heads under 4 query heads, LoRA on q/v
+# only where GPT-2's c_attn holds q, k and v) memorizes more slowly than the tiny GPT-2: 150 steps end
+# at 0.99 (prefix), 1.13 (prompt), 1.30 (LoRA), measured; its bound is 1.5 (still far under ln 24).
+THRESHOLDS = {("prompt", "bart"): 2.5, ("prompt_lstm", "gpt2"): 2.5, ("prompt_lstm", "llama"): 2.5,
+              **{(m, "llama"): 1.5 for m in ("prefix", "infix", "prompt", "lora")}}
+CASES = [(m, a) for m in METHOD_SETUPS for a in ("gpt2", "llama", "bart")
+         if not (m in ("infix", "prompt_lstm") and a == "bart")]
 
 
 def make_model(arch, method=""):
     # weights larger than the default init, so that a frozen random model can express peaked outputs
     if arch == "gpt2":
         return tiny_gpt2(n_layer=2, n_embd=32, n_head=4, initializer_range=0.3)
+    if arch == "llama":  # width 64, 4 query heads, 2 key/value heads of 16 (GQA)
+        return tiny_decoder("llama", n_layer=2, initializer_range=0.3, head_dim=16)
     return tiny_bart(d_model=32, heads=4, init_std=0.4 if method == "prompt" else 0.15, dropout=0.0)
 
 
@@ -79,18 +86,26 @@ def test_method_overfits_eight_examples(method, arch):
             assert torch.equal(param, base_before[name]), name
 
 
-def test_only_method_parameters_are_trainable():
+@pytest.mark.parametrize("family", ["gpt2", "llama", "qwen2"])
+def test_only_method_parameters_are_trainable(family):
     expected_prefixes = {"prefix": ("encoders.",), "infix": ("offsets.", "infix_embedding"),
                          "prompt": ("encoder.",), "adapter": ("adapters.",)}
     for name, prefixes in expected_prefixes.items():
-        tuner = methods.build(tiny_gpt2(), name, {"mid_dim": 8} if name != "adapter" else {})
+        tuner = methods.build(tiny_decoder(family), name, {"mid_dim": 8} if name != "adapter" else {})
         trainable = [n for n, p in tuner.named_parameters() if p.requires_grad]
         assert trainable and all(n.startswith(prefixes) for n in trainable), (name, trainable)
-    lora = methods.build(tiny_gpt2(), "lora", {})
-    assert all("lora_" in n for n, p in lora.named_parameters() if p.requires_grad)
-    top = methods.build(tiny_gpt2(n_layer=4), "finetune", {"top_layers": 2})
-    trainable = {n.split(".")[3] for n, p in top.named_parameters() if p.requires_grad and ".h." in n}
+    lora = methods.build(tiny_decoder(family), "lora", {})
+    lora_names = [n for n, p in lora.named_parameters() if p.requires_grad]
+    assert lora_names and all("lora_" in n for n in lora_names)
+    expected_targets = {"gpt2": {"c_attn"}, "llama": {"q_proj", "v_proj"}, "qwen2": {"q_proj", "v_proj"}}[family]
+    assert {n.split(".lora_")[0].split(".")[-1] for n in lora_names} == expected_targets
+    top = methods.build(tiny_decoder(family, n_layer=4), "finetune", {"top_layers": 2})
+    blocks = ".h." if family == "gpt2" else ".layers."
+    trainable = {n.split(blocks)[1].split(".")[0] for n, p in top.named_parameters() if p.requires_grad and blocks in n}
     assert trainable == {"2", "3"}
+    norm = "transformer.ln_f" if family == "gpt2" else "model.norm"  # the final norm trains with the top blocks
+    assert all(p.requires_grad for n, p in top.model.named_parameters() if n.startswith(norm))
+    assert not top.model.get_input_embeddings().weight.requires_grad  # tied to the LM head: frozen
 
 
 def test_adapter_budgets_match_the_paper():

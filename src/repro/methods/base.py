@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from repro.models import architecture
+from repro.families import FAMILIES, UnsupportedModelError, family_of
 
 LOSS_REDUCTIONS = ("sequence_sum", "token_mean")
 
@@ -125,9 +125,9 @@ class Tuner(nn.Module):
     method: ClassVar[str] = "base"
     config_class: ClassVar[type[MethodConfig]] = MethodConfig
     trains_base_model: ClassVar[bool] = False
-    # base model types the method can steer (models.SUPPORTED_MODEL_TYPES); the prefix family and
-    # adapters reach into GPT-2 / BART attention and layer modules
-    model_types: ClassVar[tuple[str, ...]] = ("gpt2", "bart")
+    # whether the method reaches into the base model's layers and attention (prefix, infix, adapters,
+    # LoRA): it then needs a steerable family (repro.families); prompts and fine-tuning work on every family
+    needs_layer_access: ClassVar[bool] = True
     # reference loss when config.loss_reduction is None: {architecture: reduction}
     default_loss_reduction: ClassVar[dict[str, str]] = {"decoder_only": "token_mean", "encoder_decoder": "token_mean"}
 
@@ -135,10 +135,16 @@ class Tuner(nn.Module):
         super().__init__()
         if not isinstance(config, self.config_class):
             raise ConfigError(f"{type(self).__name__} takes a {self.config_class.__name__}, got {type(config).__name__}")
-        self.arch = architecture(model)
-        if model.config.model_type not in self.model_types:
-            raise ConfigError(f"method {self.method!r} supports model types {list(self.model_types)}, "
-                              f"not {model.config.model_type!r}")
+        try:
+            self.family = family_of(model)
+        except UnsupportedModelError as err:
+            raise ConfigError(str(err)) from None
+        self.arch = self.family.architecture
+        if self.needs_layer_access and not self.family.steerable:
+            supported = sorted(t for t, f in FAMILIES.items() if f.steerable)
+            raise ConfigError(f"method {self.method!r} needs a model family whose layers it can reach "
+                              f"({supported}), not {model.config.model_type!r}; prompt tuning and fine-tuning "
+                              f"work on {model.config.model_type!r}")
         self.config = config
         self.model = model
         if not self.trains_base_model:

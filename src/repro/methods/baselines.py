@@ -20,18 +20,6 @@ from torch import nn
 from repro.methods.base import ConfigError, MethodConfig, Tuner, require_positive
 
 
-def transformer_blocks(model) -> list[list[nn.Module]]:
-    """The stacks of transformer blocks: [GPT-2 blocks] or [BART encoder layers, BART decoder layers]."""
-    if model.config.model_type == "gpt2":
-        return [list(model.transformer.h)]
-    return [list(model.model.encoder.layers), list(model.model.decoder.layers)]
-
-
-def final_norms(model) -> list[nn.Module]:
-    """Layer norms after the last block (GPT-2's ln_f; BART has none)."""
-    return [model.transformer.ln_f] if model.config.model_type == "gpt2" else []
-
-
 @dataclass
 class FineTuneConfig(MethodConfig):
     top_layers: int | None = None  # None = all weights (FT-full); 2 = FT-top2
@@ -46,18 +34,22 @@ class FineTune(Tuner):
     method = "finetune"
     config_class = FineTuneConfig
     trains_base_model = True
+    needs_layer_access = False  # FT-full works on every family; FT-top-k checks below
 
     def __init__(self, model, config: FineTuneConfig, tokenizer=None):
         super().__init__(model, config)
         if config.top_layers is None:
             return
+        if self.family.blocks is None:
+            raise ConfigError(f"top_layers needs the transformer blocks of the model, which repro.families does "
+                              f"not list for {model.config.model_type!r}; use top_layers=None (FT-full)")
         model.requires_grad_(False)
-        for stack in transformer_blocks(model):
+        for stack in self.family.blocks(model):
             if config.top_layers > len(stack):
                 raise ConfigError(f"top_layers={config.top_layers} but the model has {len(stack)} layers per stack")
             for block in stack[-config.top_layers:]:
                 block.requires_grad_(True)
-        for norm in final_norms(model):
+        for norm in self.family.final_norms(model):
             norm.requires_grad_(True)
 
 
@@ -105,7 +97,7 @@ class Adapter(Tuner):
 
     def __init__(self, model, config: AdapterConfig, tokenizer=None):
         super().__init__(model, config)
-        blocks = [block for stack in transformer_blocks(model) for block in stack]
+        blocks = [block for stack in self.family.blocks(model) for block in stack]
         d = model.get_input_embeddings().weight.shape[1]
         n_base = sum(p.numel() for p in model.parameters())
         self.bottleneck = config.bottleneck or bottleneck_for_budget(n_base, d, len(blocks), config.budget)
@@ -134,7 +126,7 @@ class LoRAConfig(MethodConfig):
     r: int = 8
     alpha: int = 16
     dropout: float = 0.0
-    target_modules: tuple[str, ...] | None = None  # None: c_attn (GPT-2), q_proj/v_proj (BART)
+    target_modules: tuple[str, ...] | None = None  # None: the family's (c_attn for GPT-2, q_proj/v_proj else)
 
     def __post_init__(self):
         super().__post_init__()
@@ -149,9 +141,9 @@ class LoRA(Tuner):
         super().__init__(model, config)
         from peft import LoraConfig, inject_adapter_in_model
 
-        targets = config.target_modules or (("c_attn",) if model.config.model_type == "gpt2" else ("q_proj", "v_proj"))
+        targets = config.target_modules or self.family.lora_targets
         lora = LoraConfig(r=config.r, lora_alpha=config.alpha, lora_dropout=config.dropout,
-                          target_modules=list(targets), fan_in_fan_out=model.config.model_type == "gpt2")
+                          target_modules=list(targets), fan_in_fan_out=self.family.lora_fan_in_fan_out)
         inject_adapter_in_model(lora, model)
         for name, param in model.named_parameters():
             param.requires_grad_("lora_" in name)

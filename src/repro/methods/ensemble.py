@@ -25,7 +25,7 @@ from repro.methods.base import ConfigError, MethodConfig, Tuner
 class PromptEnsemble(Tuner):
     method = "prompt_ensemble"
     config_class = MethodConfig
-    model_types: ClassVar[tuple[str, ...]] = ("gpt2", "bart", "t5")
+    needs_layer_access: ClassVar[bool] = False
 
     def __init__(self, model, prompts: torch.Tensor):
         super().__init__(model, MethodConfig())

@@ -1,8 +1,9 @@
 """Infix-tuning ([x; INFIX; y]), the intrinsic-evaluation ablation of Li & Liang (2021, Table 5).
 
-GPT-2 only, as in the reference (`gpt2/train_control.py`, `get_prompt_p5_infix`/`forward_infix`):
+Decoder-only models, as the reference (GPT-2 there: `gpt2/train_control.py`,
+`get_prompt_p5_infix`/`forward_infix`; any decoder family of `repro.families` here):
 
-1. The frozen GPT-2 runs (with gradients) over ``[embed(x); E]`` where E (P x d) is a trainable
+1. The frozen LM runs (with gradients) over ``[embed(x); E]`` where E (P x d) is a trainable
    infix embedding; x is left-padded so that its real tokens sit at positions 0..|x|-1 (the
    reference right-pads in training and not in decoding, a train/test position mismatch we avoid
    and document: implementation_notes §2).
@@ -23,7 +24,8 @@ import torch
 from torch import nn
 
 from repro.methods.base import ConfigError, MethodConfig, Tuner, require_positive
-from repro.methods.prefix import PrefixEncoder, model_shape
+from repro.families import kv_shapes
+from repro.methods.prefix import PrefixEncoder
 
 
 @dataclass
@@ -58,11 +60,12 @@ class InfixTuning(Tuner):
     def __init__(self, model, config: InfixConfig, tokenizer=None):
         super().__init__(model, config)
         if self.is_encoder_decoder:
-            raise ConfigError("infix-tuning is defined for decoder-only models (GPT-2), as in the reference code")
-        L, H, hd = model_shape(model, "decoder")
-        with torch.device(model.get_input_embeddings().weight.device):
-            self.offsets = PrefixEncoder(config.infix_length, L, H, hd, True, config.mid_dim, config.prefix_dropout)
-            self.infix_embedding = nn.Parameter(torch.randn(config.infix_length, H * hd))  # reference: wte2
+            raise ConfigError("infix-tuning is defined for decoder-only models (GPT-2, Llama, ...), as in the reference code")
+        embed = model.get_input_embeddings().weight
+        with torch.device(embed.device):
+            self.offsets = PrefixEncoder(config.infix_length, kv_shapes(model)["decoder"], embed.shape[1], True,
+                                         config.mid_dim, config.prefix_dropout)
+            self.infix_embedding = nn.Parameter(torch.randn(config.infix_length, embed.shape[1]))  # reference: wte2
         self.pad_id = model.config.pad_token_id if model.config.pad_token_id is not None else 0
 
     @property

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import torch
 
+from repro.families import DECODER_ONLY, family_of
+
 RANDOM_PREFIX_INITS = ("random_normal", "random_uniform")
 
 
@@ -30,7 +32,8 @@ def phrase_ids(tokenizer, text: str) -> list[int]:
 def real_word_activations(model, tokenizer, text: str, attention_sets) -> dict[str, torch.Tensor]:
     """Per attention set, the frozen model's keys/values on `text`: (n_layers, 2, heads, P, head_dim).
 
-    GPT-2: the phrase alone at positions 0..P-1, no BOS, as the reference. BART (the reference has
+    Decoder-only (GPT-2, Llama, ...): the phrase alone at positions 0..P-1, no BOS, as the reference
+    (a rotary model's cached keys carry the rotation of positions 0..P-1, as [w; x] would have them). BART (the reference has
     no real-word init for BART; this is our extension): the phrase is both the encoder input and
     the decoder input, and each attention module's keys/values are recorded.
     """
@@ -39,7 +42,7 @@ def real_word_activations(model, tokenizer, text: str, attention_sets) -> dict[s
     was_training = model.training
     model.eval()
     try:
-        if model.config.model_type == "gpt2":
+        if family_of(model).architecture == DECODER_ONLY:
             cache = model.base_model(input_ids=ids, use_cache=True).past_key_values
             kv = torch.stack([torch.stack([layer.keys[0], layer.values[0]]) for layer in cache.layers])
             return {"decoder": kv}

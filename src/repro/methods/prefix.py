@@ -1,19 +1,22 @@
 """Prefix-tuning (Li & Liang, 2021): trainable key/value activations at every attention layer.
 
-GPT-2 gets one prefix (its self-attention); BART gets three independent ones, as in the
+A decoder (GPT-2, Llama, Qwen2, ...) gets one prefix (its self-attention); BART gets three independent ones, as in the
 reference code's `seq2seq/prefixTuning.py`: encoder self-attention, decoder self-attention and
 decoder cross-attention (`attention_sets` can select a subset, e.g. for the comparison with
 peft, whose BART prefix only reaches decoder self-attention).
 
 Parameterization (paper §4.3 and reference `gpt2/train_control.py`): per attention set, a
-prefix embedding (P x d) -> Linear(d, mid) -> tanh -> Linear(mid, n_layers*2*d), read as
+prefix embedding (P x d) -> Linear(d, mid) -> tanh -> Linear(mid, n_layers*2*w), read as
 ``[k_0, v_0, k_1, v_1, ...]`` per layer, with dropout on the result (`prefix_dropout`, 0 in the
-reference launchers). `reparameterize=False` is the direct variant (a free P x n_layers*2*d
-tensor). After training only the folded prefix is kept (`export_state_dict`), P x n_layers x 2
-x d per set, and `load_tuner` rebuilds a direct prefix from it without the MLP.
+reference launchers). d is the model width; w = kv_heads x head_dim is the key/value width (w = d
+for GPT-2 and BART; SmolLM2's grouped-query attention has w = 3 x 64 = 192 < d = 576, the layout
+peft uses). `reparameterize=False` is the direct variant (a free P x n_layers*2*w tensor). After
+training only the folded prefix is kept (`export_state_dict`), P x n_layers x 2 x w per set
+(SmolLM2, P=5: 5 x 30 x 2 x 192 = 57,600 numbers), and `load` rebuilds a direct prefix from it.
 
-Injection: GPT-2 receives the prefix as a `DynamicCache` with an attention mask of length P+T,
-so its input positions start at P (as in the reference fork and peft). BART receives it inside
+Injection: a decoder receives the prefix as a `DynamicCache` with an attention mask of length
+P+T, so its input positions start at P (as in the reference fork and peft; a rotary model never
+rotates the cached prefix keys). BART receives it inside
 attention (`repro.methods.attention`) so that its learned positions are not shifted (as in the
 reference fork). The prefix parameters stay float32 whatever the base model's dtype; they are
 cast when injected.
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from repro.families import KVShape, kv_shapes
 from repro.methods import attention
 from repro.methods.base import ConfigError, MethodConfig, Tuner, require_positive
 from repro.methods.init import RANDOM_PREFIX_INITS, real_word_activations
@@ -68,26 +72,20 @@ class PrefixConfig(MethodConfig):
             raise ConfigError(f"init_range must be (low, high) with low < high, got {self.init_range}")
 
 
-def model_shape(model, attention_set: str) -> tuple[int, int, int]:
-    """(n_layers, n_heads, head_dim) of the attention modules in one set."""
-    cfg = model.config
-    if cfg.model_type == "gpt2":
-        return cfg.n_layer, cfg.n_head, cfg.n_embd // cfg.n_head
-    if attention_set == "encoder":
-        return cfg.encoder_layers, cfg.encoder_attention_heads, cfg.d_model // cfg.encoder_attention_heads
-    return cfg.decoder_layers, cfg.decoder_attention_heads, cfg.d_model // cfg.decoder_attention_heads
-
-
 class PrefixEncoder(nn.Module):
-    """The prefix of one attention set: MLP-reparameterized or direct; returns (L, 2, H, P, hd)."""
+    """The prefix of one attention set: MLP-reparameterized or direct; returns (L, 2, H_kv, P, hd).
 
-    def __init__(self, length, n_layers, n_heads, head_dim, reparameterize, mid_dim, dropout):
+    `embed_dim` is the width of the prefix embedding that feeds the MLP: the model width, as the
+    reference's `wte` (n_embd). The output holds a key and a value of `shape.width` numbers per layer
+    and position (n_kv_heads * head_dim: fewer than the model width under grouped-query attention)."""
+
+    def __init__(self, length: int, shape: KVShape, embed_dim: int, reparameterize: bool, mid_dim: int, dropout: float):
         super().__init__()
-        self.length, self.n_layers, self.n_heads, self.head_dim = length, n_layers, n_heads, head_dim
-        d, out = n_heads * head_dim, n_layers * 2 * n_heads * head_dim
+        self.length, self.n_layers, self.n_heads, self.head_dim = length, shape.n_layers, shape.n_kv_heads, shape.head_dim
+        out = shape.n_layers * 2 * shape.width
         if reparameterize:
-            self.embedding = nn.Embedding(length, d)  # reference: wte; input width = model width
-            self.mlp = nn.Sequential(nn.Linear(d, mid_dim), nn.Tanh(), nn.Linear(mid_dim, out))
+            self.embedding = nn.Embedding(length, embed_dim)  # reference: wte; input width = model width
+            self.mlp = nn.Sequential(nn.Linear(embed_dim, mid_dim), nn.Tanh(), nn.Linear(mid_dim, out))
         else:
             self.prefix = nn.Parameter(torch.randn(length, out))
         self.dropout = nn.Dropout(dropout)
@@ -96,8 +94,13 @@ class PrefixEncoder(nn.Module):
     def reparameterized(self) -> bool:
         return hasattr(self, "mlp")
 
+    @property
+    def folded_shape(self) -> tuple[int, int, int, int]:
+        """(P, n_layers, 2, n_kv_heads * head_dim): what `folded` returns and a checkpoint stores."""
+        return self.length, self.n_layers, 2, self.n_heads * self.head_dim
+
     def flat(self) -> torch.Tensor:
-        """(P, n_layers*2*d), before dropout."""
+        """(P, n_layers*2*kv_width), before dropout."""
         return self.mlp(self.embedding.weight) if self.reparameterized else self.prefix
 
     def forward(self) -> torch.Tensor:
@@ -106,14 +109,25 @@ class PrefixEncoder(nn.Module):
         return x.permute(1, 2, 0, 3).reshape(L, 2, H, P, hd)
 
     def folded(self) -> torch.Tensor:
-        """The trained prefix without MLP and dropout: (P, n_layers, 2, d)."""
-        return self.flat().detach().reshape(self.length, self.n_layers, 2, self.n_heads * self.head_dim)
+        """The trained prefix without MLP and dropout: (P, n_layers, 2, kv_width)."""
+        return self.flat().detach().reshape(self.folded_shape)
 
     @staticmethod
     def to_flat(kv: torch.Tensor) -> torch.Tensor:
-        """Inverse of forward's reshaping: (L, 2, H, P, hd) -> (P, L*2*d)."""
+        """Inverse of forward's reshaping: (L, 2, H, P, hd) -> (P, L*2*H*hd)."""
         L, _, H, P, hd = kv.shape
         return kv.reshape(2 * L, H, P, hd).permute(2, 0, 1, 3).reshape(P, 2 * L * H * hd)
+
+
+def prefix_cache(kv: torch.Tensor, rows: int):
+    """A `DynamicCache` holding a (L, 2, H_kv, P, hd) prefix for `rows` sequences (a view, not a copy).
+
+    The keys enter the cache as they are: a rotary model (Llama) never rotates cached keys again, so
+    the prefix has no position, and the inputs that follow start at position P (cache length)."""
+    from transformers import DynamicCache
+
+    return DynamicCache([(layer[0].unsqueeze(0).expand(rows, -1, -1, -1),
+                          layer[1].unsqueeze(0).expand(rows, -1, -1, -1)) for layer in kv])
 
 
 class PrefixTuning(Tuner):
@@ -136,9 +150,10 @@ class PrefixTuning(Tuner):
             targets = real_word_activations(model, tokenizer, config.init_text, self.attention_sets)
         self.prefix_length = self._resolve_length(config, targets)
         device = next(model.parameters()).device
+        shapes, width = kv_shapes(model), model.get_input_embeddings().weight.shape[1]
         with torch.device(device):
             self.encoders = nn.ModuleDict({
-                s: PrefixEncoder(self.prefix_length, *model_shape(model, s), config.reparameterize,
+                s: PrefixEncoder(self.prefix_length, shapes[s], width, config.reparameterize,
                                  config.mid_dim, config.prefix_dropout)
                 for s in self.attention_sets})
         self._initialize(targets)
@@ -180,7 +195,7 @@ class PrefixTuning(Tuner):
 
     # ------------------------------------------------------------------ prefix values
     def prefix(self) -> dict[str, torch.Tensor]:
-        """Current prefix per attention set, (n_layers, 2, heads, P, head_dim), with dropout in train mode."""
+        """Current prefix per attention set, (n_layers, 2, kv_heads, P, head_dim), with dropout in train mode."""
         return {name: encoder() for name, encoder in self.encoders.items()}
 
     def export_state_dict(self) -> dict[str, torch.Tensor]:
@@ -188,10 +203,12 @@ class PrefixTuning(Tuner):
 
     def load_exported(self, state: dict[str, torch.Tensor]):
         """Load a folded prefix (from `export_state_dict`) into a direct (un-reparameterized) prefix."""
-        expected = {f"prefix.{n}": (e.length, e.n_layers, 2, e.n_heads * e.head_dim) for n, e in self.encoders.items()}
+        expected = {f"prefix.{n}": e.folded_shape for n, e in self.encoders.items()}
         got = {k: tuple(v.shape) for k, v in state.items()}
         if got != expected:
-            raise ConfigError(f"prefix checkpoint does not fit this model: checkpoint has {got}, model needs {expected}")
+            raise ConfigError(f"prefix checkpoint does not fit this {self.model.config.model_type} model: checkpoint has "
+                              f"{got} (P, layers, 2, kv heads x head dim), this model needs {expected}; load it into "
+                              "the base model it was trained on (its run's config.json names it)")
         for name, encoder in self.encoders.items():
             if encoder.reparameterized:
                 raise ConfigError("a folded prefix loads into a direct prefix: build with reparameterize=False")
@@ -202,12 +219,8 @@ class PrefixTuning(Tuner):
     def _encode_inputs(self, input_ids, attention_mask, rows_per_input: int = 1):
         if self.is_encoder_decoder:  # the prefix enters inside attention (see _injection)
             return {"input_ids": input_ids, "attention_mask": attention_mask}
-        from transformers import DynamicCache
-
         kv = self.prefix()["decoder"].to(self.model.dtype)
-        rows = input_ids.shape[0] * rows_per_input
-        cache = DynamicCache([(layer[0].unsqueeze(0).expand(rows, -1, -1, -1),
-                               layer[1].unsqueeze(0).expand(rows, -1, -1, -1)) for layer in kv])
+        cache = prefix_cache(kv, input_ids.shape[0] * rows_per_input)
         ones = attention_mask.new_ones(attention_mask.shape[0], self.prefix_length)
         # the mask must cover P+T: a length-T mask is silently accepted and gives wrong logits
         return {"input_ids": input_ids, "attention_mask": torch.cat([ones, attention_mask], 1),

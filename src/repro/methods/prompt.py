@@ -81,7 +81,7 @@ class PromptEncoder(nn.Module):
 class PromptTuning(Tuner):
     method = "prompt"
     config_class = PromptConfig
-    model_types = ("gpt2", "bart", "t5")
+    needs_layer_access = False
     # GPT-2 EMB-n runs through the reference's prefix trainer (--objective_mode 1: per-sequence sum);
     # Lester's T5 setting uses a token-level cross-entropy.
     default_loss_reduction = {"decoder_only": "sequence_sum", "encoder_decoder": "token_mean"}
