@@ -105,7 +105,7 @@ def test_hub_corpus_is_lazy_and_reports_offline_failure(monkeypatch):
 
 @pytest.fixture(scope="module")
 def bpe(corpus_slice):
-    from repro.pretrain.tokenizer import train_bpe
+    from repro.tiny_tokenizer import train_bpe
 
     return train_bpe(load_corpus(corpus_slice).train, 512)
 
@@ -117,7 +117,7 @@ TEXTS = ["The jury said Friday an investigation of Atlanta's primary produced \"
 def test_tokenizer_round_trip_and_autotokenizer(bpe, tmp_path):
     from transformers import AutoTokenizer
 
-    from repro.pretrain.tokenizer import make_tokenizer
+    from repro.tiny_tokenizer import make_tokenizer
 
     make_tokenizer(bpe, "gpt2", 64).save_pretrained(tmp_path / "g")
     make_tokenizer(bpe, "bart", 64).save_pretrained(tmp_path / "b")
@@ -140,9 +140,9 @@ def test_tokenizer_round_trip_and_autotokenizer(bpe, tmp_path):
 
 
 def test_vocab_too_large_for_corpus_names_the_fix():
-    from repro.pretrain.tokenizer import train_bpe
+    from repro.tiny_tokenizer import TokenizerTrainingError, train_bpe
 
-    with pytest.raises(PretrainError, match="too small for a vocabulary of 8192.*smaller vocab_size"):
+    with pytest.raises(TokenizerTrainingError, match="too small for a vocabulary of 8192.*smaller vocab_size"):
         train_bpe(["a tiny corpus", "with two lines"], 8192)
 
 

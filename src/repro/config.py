@@ -43,6 +43,19 @@ from repro.methods import METHODS, ConfigError
 from repro.models import SCRATCH_PREFIX
 from repro.train import TrainConfig
 
+# a reproduction's `ensemble:` block (run by repro.ensemble; checked here with the rest of the config,
+# so that config -> ensemble -> runner -> config is no import circle)
+ENSEMBLE_KEYS = {"size", "rows"}
+ENSEMBLE_ROWS = ("average", "best", "vote")
+
+
+def check_ensemble(spec: dict, name: str) -> None:
+    unknown = sorted(set(spec) - ENSEMBLE_KEYS)
+    if unknown or not isinstance(spec.get("size"), int) or spec["size"] < 2 or \
+            sorted(spec.get("rows") or {}) != sorted(ENSEMBLE_ROWS):
+        raise ConfigError(f"{name}: ensemble needs exactly {{size: n >= 2, rows: {{average, best, vote: registry "
+                          f"method name}}}}; got {spec}")
+
 REPO = Path(__file__).resolve().parents[2]
 REPRODUCTIONS_DIR = REPO / "reproductions"
 SCALES = ("smoke", "mini", "paper")
@@ -224,8 +237,6 @@ def validate(raw: dict, name: str) -> None:
             options["class_labels"] = ["label"]  # filled per dataset by with_class_labels
         METHODS[spec["method"]].config_class.from_dict(options)  # unknown options fail here
     if "ensemble" in raw:
-        from repro.ensemble import check_ensemble
-
         check_ensemble(raw["ensemble"], name)
     for model_row, rows in raw["models"].items():
         missing = [r for r in rows if r not in raw["rows"]]

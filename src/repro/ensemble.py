@@ -29,17 +29,6 @@ from pathlib import Path
 
 from repro.methods import ConfigError
 
-ENSEMBLE_KEYS = {"size", "rows"}
-ENSEMBLE_ROWS = ("average", "best", "vote")
-
-
-def check_ensemble(spec: dict, name: str) -> None:
-    unknown = sorted(set(spec) - ENSEMBLE_KEYS)
-    if unknown or not isinstance(spec.get("size"), int) or spec["size"] < 2 or \
-            sorted(spec.get("rows") or {}) != sorted(ENSEMBLE_ROWS):
-        raise ConfigError(f"{name}: ensemble needs exactly {{size: n >= 2, rows: {{average, best, vote: registry "
-                          f"method name}}}}; got {spec}")
-
 
 def groups(specs, size: int) -> dict[tuple, list[list]]:
     """Runs of the same (dataset, model, row) in seed order, cut into groups of `size`."""
@@ -71,6 +60,8 @@ def ensemble_reproduction(name: str, scale: str, results_dir: str | Path = "resu
 
 
 def write_group(members, run_dirs: list[Path], g: int, rows: dict, results_dir: Path, progress: bool) -> list[Path]:
+    from repro.config import ENSEMBLE_ROWS
+
     first = members[0]
     out = {kind: results_dir / first.reproduction / first.scale /
            f"{first.run_id.rsplit('-seed', 1)[0]}-ensemble{g + 1}-{kind}" for kind in ENSEMBLE_ROWS}

@@ -158,7 +158,7 @@ TINY_POSITIONS = 512  # learned positions (and tokenizer max length) of the smok
 def tiny_model_and_tokenizer(kind: str, texts: list[str], seed: int = 0, vocab_size: int = 320):
     """The smoke scale's model: a tiny random GPT-2 or BART (kind 'gpt2' / 'bart') with a byte-level
     BPE tokenizer trained on `texts` in about a second, so smoke runs need no download."""
-    from repro.pretrain.tokenizer import make_tokenizer, train_bpe
+    from repro.tiny_tokenizer import make_tokenizer, train_bpe
 
     if kind not in ("gpt2", "bart"):
         raise ModelLoadError(f"unknown tiny model {TINY_PREFIX}{kind}; choose {TINY_PREFIX}gpt2 or {TINY_PREFIX}bart")

@@ -22,7 +22,7 @@ import torch
 
 from .denoise import bart_noise, split_sentences
 from .recipes import Recipe
-from .tokenizer import BOS, ENDOFTEXT, EOS, MASK, PAD
+from repro.tiny_tokenizer import BOS, ENDOFTEXT, EOS, MASK, PAD
 
 IGNORE_INDEX = -100  # label value ignored by the loss (transformers' convention)
 

@@ -69,7 +69,7 @@ def target_ids(batches, arch: str) -> torch.Tensor:
 
 def unigram_counts(blocks, vocab_size: int) -> torch.Tensor:
     """Token counts of the training blocks (see the module docstring for the format)."""
-    from .tokenizer import BOS, EOS
+    from repro.tiny_tokenizer import BOS, EOS
 
     if isinstance(blocks, LMBlocks):
         ids = blocks.blocks.reshape(-1)

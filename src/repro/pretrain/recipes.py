@@ -95,7 +95,7 @@ class Recipe:
 
     def model_config(self, dropout: float | None = None):
         """The transformers config; special-token ids are those of `tokenizer.SPECIAL_TOKENS`."""
-        from .tokenizer import BOS, ENDOFTEXT, EOS, PAD
+        from repro.tiny_tokenizer import BOS, ENDOFTEXT, EOS, PAD
 
         p = self.dropout if dropout is None else dropout
         if self.arch == "gpt2":

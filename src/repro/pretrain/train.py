@@ -169,7 +169,7 @@ def train(recipe: Recipe, out_dir: str | os.PathLike, corpus: Corpus | str | os.
 def _train(recipe: Recipe, out: Path, state: str, corpus, *, stop_after, progress, command, keep_checkpoint):
     from transformers import AutoTokenizer
 
-    from .tokenizer import make_tokenizer, train_bpe
+    from repro.tiny_tokenizer import make_tokenizer, train_bpe
 
     if not isinstance(corpus, Corpus):
         corpus = load_corpus(corpus)

@@ -1,4 +1,5 @@
-"""One byte-level BPE tokenizer for both mini models, saved so `AutoTokenizer.from_pretrained` works.
+"""A byte-level BPE tokenizer trained in a second (the smoke models' tokenizer; it also served the retired
+homemade mini models), saved so `AutoTokenizer.from_pretrained` works.
 
 Choices and their sources:
   * Byte-level BPE without a prefix space, as GPT-2 (Radford et al. 2019) and BART (which reuses
@@ -20,24 +21,27 @@ from __future__ import annotations
 import json
 from typing import Iterable
 
-from . import PretrainError
 
 SPECIAL_TOKENS = ("<s>", "<pad>", "</s>", "<unk>", "<|endoftext|>", "<mask>")
 BOS, PAD, EOS, UNK, ENDOFTEXT, MASK = range(len(SPECIAL_TOKENS))
 BYTE_ALPHABET = 256
 
 
+class TokenizerTrainingError(ValueError):
+    """The text cannot give the asked vocabulary; the message names the fix."""
+
+
 def train_bpe(texts: Iterable[str], vocab_size: int, min_frequency: int = 2):
     """Train a byte-level BPE (`tokenizers.Tokenizer`) with exactly `vocab_size` entries.
 
-    Raises PretrainError when the text is too small to yield `vocab_size` tokens (the trainer
+    Raises TokenizerTrainingError when the text is too small to yield `vocab_size` tokens (the trainer
     stops early when no pair occurs `min_frequency` times), naming the fix.
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
     floor = BYTE_ALPHABET + len(SPECIAL_TOKENS)
     if vocab_size <= floor:
-        raise PretrainError(f"vocab_size={vocab_size} is too small: the byte alphabet and special tokens "
+        raise TokenizerTrainingError(f"vocab_size={vocab_size} is too small: the byte alphabet and special tokens "
                             f"alone take {floor}. Choose a vocab_size above {floor} (e.g. 8192).")
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -48,7 +52,7 @@ def train_bpe(texts: Iterable[str], vocab_size: int, min_frequency: int = 2):
     bpe.train_from_iterator(texts, trainer=trainer)
     got = bpe.get_vocab_size()
     if got < vocab_size:
-        raise PretrainError(
+        raise TokenizerTrainingError(
             f"The corpus is too small for a vocabulary of {vocab_size}: BPE found only {got} tokens that occur "
             f"at least {min_frequency} times. Use a larger corpus (REPRO_CORPUS_DIR / --corpus) or a recipe with "
             f"a smaller vocab_size (at most {got}).")
@@ -79,4 +83,4 @@ def make_tokenizer(bpe, arch: str, model_max_length: int):
         return BartTokenizer(vocab=vocab, merges=merges, bos_token="<s>", eos_token="</s>", sep_token="</s>",
                              cls_token="<s>", unk_token="<unk>", pad_token="<pad>", mask_token=mask,
                              model_max_length=model_max_length)
-    raise ValueError(f"unknown arch {arch!r} (expected 'gpt2' or 'bart')")
+    raise TokenizerTrainingError(f"unknown arch {arch!r} (expected 'gpt2' or 'bart')")
