@@ -61,11 +61,46 @@ def test_malformed_claims_name_the_valid_keys():
         claims.check_claim({**CLAIM, "where": {"seed": 1}}, [])
 
 
-def test_claims_markdown_lists_the_table2_claim(tmp_path):
-    runs(tmp_path, {"PREFIX(0.1%)": [60, 62], "ADAPTER(0.1%)": [50, 51], "FT-TOP2": [40, 41]})
-    text = claims.claims_markdown(tmp_path)
-    assert "## table2_table_to_text: prefix-beats-lightweight-baselines" in text
-    assert "| mini | **holds**" in text
+def test_results_page_gives_each_reproduction_its_claim_verdict_numbers_compute_and_links(tmp_path):
+    import json
+
+    results, figures_dir = tmp_path / "results", tmp_path / "figures"
+    runs(results, {"PREFIX(0.1%)": [60, 62], "ADAPTER(0.1%)": [50, 51], "FT-TOP2": [40, 41]})
+    for k, run_dir in enumerate(sorted((results / "table2_table_to_text" / "mini").iterdir())):
+        (run_dir / "provenance.json").write_text(json.dumps({"wall_seconds": 600.0, "train": {"train_seconds": 300.0}}))
+    from repro.reporting import report
+
+    report.write_table(results, "table2_table_to_text", "mini", report.load_table_spec("table2_table_to_text"))
+    figures_dir.mkdir()
+    (figures_dir / "table2_table_to_text-mini.png").write_bytes(b"\x89PNG")
+    page = claims.results_page(results, figures_dir=figures_dir)
+
+    overview = [line for line in page.splitlines() if line.startswith("| [table2_table_to_text](#table2_table_to_text)")]
+    assert len(overview) == 1 and overview[0].endswith("| not run | **holds** |")  # columns: paper, mini
+    section = page.split("\n## table2_table_to_text\n", 1)[1].split("\n## ", 1)[0]
+    import re
+
+    readme = re.search(r"\(\[README\]\(([^)]+)\)\)", section).group(1)
+    assert (results / readme).resolve() == (claims.REPO / "reproductions/table2_table_to_text/README.md").resolve()
+    # the scale row: the model actually run, the runs, their compute, links that resolve from results/
+    assert ("| mini | models/gpt2-mini, not GPT-2 Medium | 6 | 60 min (training 30 min) | "
+            "[table.md](table2_table_to_text/mini/table.md) | "
+            "[table2_table_to_text-mini.png](../figures/table2_table_to_text-mini.png) |") in section
+    assert (results / "table2_table_to_text/mini/table.md").exists()
+    # the claim, its verdict and the numbers behind it
+    assert "### Claim `prefix-beats-lightweight-baselines`" in section
+    assert ("| mini | **holds** | E2E, test: PREFIX(0.1%) 61.00 ± 1.41 (n=2) vs ADAPTER(0.1%) 50.50 ± 0.71 (n=2) → holds"
+            "<br>E2E, test: PREFIX(0.1%) 61.00 ± 1.41 (n=2) vs FT-TOP2 40.50 ± 0.71 (n=2) → holds |") in section
+    # a reproduction with no runs says so at each scale
+    assert "| [table3_xsum](#table3_xsum) |" in page and "\n## table3_xsum\n" in page
+    # `repro claims` writes it as results/README.md, the page a visitor reads first
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    claims.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["claims", "--results-dir", str(results), "--figures-dir", str(figures_dir)])
+    assert args.func(args) == 0
+    assert (results / "README.md").read_text() == page and not (results / "claims.md").exists()
 
 
 def test_a_claim_on_the_superglue_score_reads_the_derived_score(tmp_path):

@@ -86,8 +86,8 @@ def test_committed_tables_readme_blocks_claims_and_costs_are_what_the_code_write
             block = readme.results_block(name, scale, RESULTS, repo / "figures", repo / "reproductions" / name)
             if block not in (repo / "reproductions" / name / "README.md").read_text():
                 stale.append(f"reproductions/{name}/README.md ({scale} block)")
-    if claims.claims_markdown(RESULTS) != (RESULTS / "claims.md").read_text():
-        stale.append("results/claims.md")
+    if claims.results_page(RESULTS) != (RESULTS / "README.md").read_text():
+        stale.append("results/README.md")
     for costs in RESULTS.glob("compute-*.md"):
         scale = costs.stem.removeprefix("compute-")
         if compute.compute_markdown(RESULTS, scale, jobs=2) != costs.read_text():

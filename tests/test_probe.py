@@ -133,8 +133,9 @@ def test_command_line_values_parse_as_numbers_where_yaml_would_not():
 
 
 def test_claims_file_says_why_a_known_failure_scale_has_no_verdict(tmp_path):
-    from repro.reporting.claims import claims_markdown
+    from repro.reporting.claims import results_page
 
     _marked_config(tmp_path, "the minis cannot be prompt-tuned")
-    text = claims_markdown(tmp_path / "results", tmp_path, tmp_path / "figures")
-    assert "| smoke | **not run: known failure** | the minis cannot be prompt-tuned |" in text
+    text = results_page(tmp_path / "results", tmp_path, tmp_path / "figures")
+    assert "| smoke | not run: known failure — the minis cannot be prompt-tuned | | | | |" in text
+    assert "| smoke | **not run: known failure** | why: the smoke row of the table above |" in text

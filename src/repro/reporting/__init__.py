@@ -4,7 +4,7 @@ reproduction configs, and writes what a reader sees. It never trains and imports
 Modules:
   published.py      the registry ``src/repro/published_numbers.csv`` (every published number, with its source)
   report.py         ``repro aggregate``: table.md (the paper's layout) + table.csv (long format) per reproduction and scale
-  claims.py         ``repro claims``: verdicts on the papers' claims -> results/claims.md and results/README.md
+  claims.py         ``repro claims``: the results page: claims, verdicts, models, compute -> results/README.md
   figures.py        ``repro figures`` / ``make figures``: every figure, in the paper's forms
   curves.py         the pretraining curve of a mini model (drawn by figures.py and ``repro pretrain``)
   readme.py         ``repro readme``: the generated results block of each reproduction's README

@@ -49,12 +49,13 @@ def show(reproduction: str, metric: str | list[str] | None = None):
         display(Markdown(f"*No finished runs of `{reproduction}` under `{shown}`: run `make reproduce-{reproduction}`.*"
                          + note))
         return None
-    markdown, table = report.aggregate(root, reproduction, scale, report.load_table_spec(reproduction))
+    spec = report.load_table_spec(reproduction)
+    markdown, table = report.aggregate(root, reproduction, scale, spec)
     display(Markdown(markdown))
     metrics = metric or figures.figure_metrics(reproduction)
     try:
         png, _ = figures.table_figure(table, Path(tempfile.mkdtemp()) / f"{reproduction}-{scale}", metrics,
-                                      title=f"{reproduction} ({scale} scale)")
+                                      title=f"{reproduction} ({scale} scale)", spec=spec)
         display(Image(filename=str(png)))
     except ValueError as err:  # e.g. no rows of the claim's metric yet
         display(Markdown(f"*No figure: {err}*"))

@@ -253,9 +253,39 @@ def superglue_score_runs(finished: list[dict]) -> list[dict]:
     return derived
 
 
+def reproduced_columns(frame) -> tuple[str, str]:
+    """The (mean, std) column names of the reproduced values in an aggregated table."""
+    mean = next(c for c in frame.columns if c.startswith("reproduced") and c.endswith(" mean"))
+    return mean, mean[: -len(" mean")] + " std"
+
+
+def scale_of(frame) -> str:
+    """The scale an aggregated table (or table.csv) was made at, read from its reproduced column."""
+    mean, _ = reproduced_columns(frame)
+    label = mean[len("reproduced ("):]
+    return "paper" if label.startswith("paper scale") else label.split(":", 1)[0]
+
+
+def config_of(reproduction: str, reproductions_dir: str | Path | None = None) -> dict:
+    """``reproductions/<reproduction>/config.yaml`` as a mapping ({} when there is none)."""
+    path = Path(reproductions_dir or REPRODUCTIONS_DIR) / reproduction / "config.yaml"
+    return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
+
+
+def declared_rows(config: dict) -> list[tuple[str, str]]:
+    """The (model, method) rows a config declares, in its order (``models``, then ``ensemble.rows``):
+    the order of rows the registry does not publish (e.g. Figure 5's bars, left to right)."""
+    rows = [(model, method) for model, methods in (config.get("models") or {}).items() for method in methods or []]
+    ensemble = (config.get("ensemble") or {}).get("rows") or {}
+    rows += [(model, method) for model in (config.get("models") or {}) for method in ensemble.values()]
+    return list(dict.fromkeys(rows))
+
+
 def aggregate(results_dir: str | Path, reproduction: str, scale: str, table_spec: dict | TableSpec,
               registry: list[PublishedNumber] | None = None) -> tuple[str, pd.DataFrame]:
-    """(markdown text, DataFrame) comparing the finished runs with the published table(s)."""
+    """(markdown text, DataFrame): the markdown shows the runs in the paper's layout
+    (:func:`paper_tables`), the DataFrame (written as table.csv) is the long record, one row per
+    (dataset, split, model, method, metric) and model loaded."""
     import pandas as pd  # here, not at the top: `repro --help` should not pay for it
 
     check_scale(scale)
@@ -265,15 +295,19 @@ def aggregate(results_dir: str | Path, reproduction: str, scale: str, table_spec
     derived = superglue_score_runs(runs.finished)
     groups, unavailable = _group_scores(runs.finished + derived)
     primary = spec.versions[0]
+    config = config_of(reproduction)
 
-    # each version's published rows by (dataset, split, model, method, metric); rows follow the registry order
-    tables = {v: {r.key[3:]: r for t in spec.table_names(v) for r in published.find(registry, paper=spec.paper,
-                                                                                   version=v, table=t)}
-              for v in spec.versions}
+    tables = published_tables(spec, registry)
     order: dict[tuple, int] = {}
     for v in spec.versions:
         for k in tables[v]:
             order.setdefault(k, len(order))
+    declared = {row: i for i, row in enumerate(declared_rows(config))}
+    models = {model: i for i, (model, _) in reversed(list(enumerate(declared)))}
+    metric_rank: dict[str, int] = {}  # the scorers' order (E2E: BLEU, NIST, METEOR, ROUGE-L, CIDEr)
+    for run in runs.finished + derived:
+        for s in run["scores"]:
+            metric_rank.setdefault(s["metric"], len(metric_rank))
 
     loaded: dict[str, set[str]] = {}
     for key, model_name in groups:
@@ -282,78 +316,298 @@ def aggregate(results_dir: str | Path, reproduction: str, scale: str, table_spec
     diff_col = difference_label(scale, primary)
     pub_cols = {v: f"published {spec.label(v)}" for v in spec.versions}
 
-    records, md_rows = [], []
-    def row_order(group):  # registry order first; unpublished rows by name, numbers compared as numbers
-        key = group[0][0]
-        return order.get(key, len(order)), [_natural(str(part)) for part in key]
+    def row_order(group):
+        """Registry order first; then dataset and split by name (numbers as numbers), the config's
+        order of models and rows, and the scorer's order of metrics."""
+        (dataset, split, model, method, metric), model_name = group[0]
+        far = len(declared) + 1
+        return (order.get(group[0][0], len(order)), _natural(dataset), _natural(split), models.get(model, far),
+                _natural(model), declared.get((model, method), far), _natural(method), model_name,
+                metric_rank.get(metric, len(metric_rank)), _natural(metric))
 
+    records = []
     for (key, model_name), by_seed in sorted(groups.items(), key=row_order):
-        values = [by_seed[s] for s in sorted(by_seed)]
+        values = [by_seed[s] for s in sorted(by_seed, key=lambda s: _natural(str(s)))]
         mean = statistics.fmean(values)
         std = statistics.stdev(values) if len(values) > 1 else math.nan
         found = {v: tables[v].get(key) for v in spec.versions}
         primary_row = found[primary]
         primary_value = primary_row.number if primary_row and primary_row.number is not None else math.nan
-        decimals = 2 if math.isnan(primary_value) else _decimals(primary_row.value) + 1
-        diff = mean - primary_value
 
         record = {**dict(zip(KEYS, key)), "model loaded": model_name}
-        md = [*key]
         for v in spec.versions:
             row = found[v]
             shown = row is not None and (v == primary or primary_row is None or published.values_differ(row, primary_row))
             record[pub_cols[v]] = row.number if shown and row.number is not None else math.nan
-            md.append(row.value if shown else "")
         record.update({f"{repro_col} mean": mean, f"{repro_col} std": std, "n seeds": len(values),
-                       "seeds": " ".join(str(s) for s in sorted(by_seed))})
-        md.append(_fmt(mean, decimals) + ("" if math.isnan(std) else f" ± {_fmt(std, decimals)}") + f" (n={len(values)})")
+                       "seeds": " ".join(str(s) for s in sorted(by_seed, key=lambda s: _natural(str(s))))})
         if diff_col is not None:
-            record[diff_col] = diff
-            md.append("" if math.isnan(diff) else f"{diff:+.{decimals}f}")
+            record[diff_col] = mean - primary_value
         record["source"] = "; ".join(f"{r.version} {r.table} [{r.source}]" for r in found.values() if r is not None)
-        md.append(record["source"])
         records.append(record)
-        md_rows.append(md)
 
     columns = [*KEYS, "model loaded", *pub_cols.values(), f"{repro_col} mean", f"{repro_col} std", "n seeds", "seeds",
                *([diff_col] if diff_col else []), "source"]
     frame = pd.DataFrame.from_records(records, columns=columns)
 
-    notes = [f"Finished runs: {len(runs.finished)}; unfinished runs ignored: {len(runs.unfinished)}.",
-             "Reproduced values: mean ± sample standard deviation over seeds (n seeds)."]
-    if len(spec.versions) > 1:
-        others = ", ".join(pub_cols[v] for v in spec.versions[1:])
-        notes.append(f"{others}: blank where identical to {spec.label(primary)} or not published.")
+    notes = [f"Finished runs: {len(runs.finished)}; unfinished runs ignored: {len(runs.unfinished)}."]
     if derived:
         notes.append("SuperGLUE score: per seed, the mean over the eight tasks of each task's mean metric "
-                      "(CB acc/F1, MultiRC F1a/EM, ReCoRD F1/EM), from that seed's eight runs "
-                      "(`repro.metrics.superglue.superglue_score`).")
-    unpublished = sum(all(r is None for r in (tables[v].get(k) for v in spec.versions)) for k, _ in groups)
-    if unpublished:
-        notes.append(f"Reproduced rows with no published value in {' / '.join(spec.label(v) for v in spec.versions)}: "
-                     f"{unpublished} (blank published columns).")
+                     "(CB acc/F1, MultiRC F1a/EM, ReCoRD F1/EM), from that seed's eight runs "
+                     "(`repro.metrics.superglue.superglue_score`).")
     if unavailable:
-        notes.append(f"Scores not computed (null in metrics.json), left out: {'; '.join(sorted(unavailable))}.")
-    header = [*KEYS, *pub_cols.values(), f"{repro_col}, mean ± std (n seeds)", *([diff_col] if diff_col else []),
-              "source"]
+        notes.append(f"Scores not computed (null in metrics.json), shown as —: {'; '.join(sorted(unavailable))}.")
+    long_note = ("[`table.csv`](table.csv): the long record, one row per (dataset, split, model, method, metric) "
+                 f"with {' and '.join(pub_cols.values())}")
+    if len(spec.versions) > 1:
+        long_note += f" (the other versions' only where they differ from {spec.label(primary)})"
+    long_note += ", the reproduced mean, std, seeds" + (f", {diff_col}" if diff_col else "") + " and the source."
+    notes.append(long_note)
+
+    title = config.get("title")
     lines = [f"# {reproduction}: {scale} scale", "",
-             f"Compared with {spec.paper}, {' / '.join(spec.label(v) for v in spec.versions)}.", "",
-             _SCALE_NOTE[scale], "",
-             *[f"- {n}" for n in notes], "",
-             "| " + " | ".join(_cell(h) for h in header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in md_rows]
-    if not md_rows:
-        lines.append("| " + " | ".join(["(no finished runs)"] + [""] * (len(header) - 1)) + " |")
+             (f"{title}. " if title else "") + f"Compared with {spec.paper}, "
+             f"{' / '.join(spec.label(v) for v in spec.versions)}.", "", _SCALE_NOTE[scale], ""]
+    paper = paper_tables(frame, spec, registry)
+    for table in paper:
+        lines += [table.markdown(level=2), ""]
+    if not paper:
+        lines += ["(no finished runs)", ""]
+    lines += ["## Notes", "", *[f"- {n}" for n in notes]]
     return "\n".join(lines) + "\n", frame
 
 
 _SCALE_NOTE = {
     "smoke": "**Smoke scale**: a wiring check with tiny stand-in models and a handful of examples. Its numbers "
-             "mean nothing and are not comparable with the published ones, so there is no difference column.",
-    "mini": "**Mini scale**: small stand-in models (named in the reproduced column's header), not the paper's "
-            "models or data sizes. The difference column is mini − published, not a reproduction gap.",
+             "mean nothing and are not comparable with the published ones.",
+    "mini": "**Mini scale**: small stand-in models (named below each table), not the paper's models or data "
+            "sizes: the published value in parentheses is the paper's setting, not a target for these numbers.",
     "paper": "**Paper scale**: the paper's models and settings.",
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# The paper's layout
+# ---------------------------------------------------------------------------------------------
+
+METHODS_AS_ROWS, METRICS_AS_ROWS = "methods as rows", "metrics as rows"
+# A paper table whose rows are (task, metric) and whose columns are methods; every other table has
+# a row per method and a column per (dataset, split, metric), grouped by dataset, as Li & Liang's.
+LAYOUTS = {(published.PROMPT_TUNING, "Table 3"): METRICS_AS_ROWS}  # Lester et al.: Average | Best | Ensemble
+SPLIT_SHORT = {"test-seen": "S", "test-unseen": "U", "test-all": "A"}  # Li & Liang's WebNLG columns
+
+
+def published_tables(spec: TableSpec, registry: list[PublishedNumber]) -> dict[str, dict[tuple, PublishedNumber]]:
+    """version -> {(dataset, split, model, method, metric): registry row} of the compared tables, in
+    registry order."""
+    return {v: {r.key[3:]: r for t in spec.table_names(v)
+                for r in published.find(registry, paper=spec.paper, version=v, table=t)} for v in spec.versions}
+
+
+def layout_of(spec: TableSpec) -> str:
+    return LAYOUTS.get((spec.paper, spec.table_names(spec.versions[0])[0]), METHODS_AS_ROWS)
+
+
+def metric_label(metric: str) -> str:
+    return metric.replace("(lower better)", "↓")
+
+
+@dataclass
+class PaperTable:
+    """One compact table: a title, its header and rows (cell text), and what to say below it."""
+
+    title: str
+    header: list[str]
+    rows: list[list[str]]
+    caption: list[str]
+    columns: list[tuple[str, str, str]]  # the (dataset, split, metric) of each value column or row
+    methods: list[tuple[str, str, str]]  # the (model, model loaded, method) of each row or value column
+
+    def markdown(self, level: int = 2) -> str:
+        lines = [f"{'#' * level} {self.title}", "", "| " + " | ".join(_cell(h) for h in self.header) + " |",
+                 "|" + "---|" * len(self.header)]
+        lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in self.rows]
+        return "\n".join(lines + ["", " ".join(self.caption)])
+
+
+def _number(value) -> float | None:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(x) else x
+
+
+def paper_tables(frame, spec: dict | TableSpec, registry: list[PublishedNumber] | None = None,
+                 metrics: list[str] | None = None) -> list[PaperTable]:
+    """The runs of an aggregated table (the DataFrame :func:`aggregate` returns, or its table.csv read
+    back) in the layout of the paper's table: Li & Liang's Table 2 has a row per method and column
+    groups E2E (BLEU, NIST, METEOR, ROUGE-L, CIDEr), WebNLG (BLEU, METEOR, TER for S/U/A) and DART;
+    Lester et al.'s Table 3 a row per (task, metric) and a column per prompt set (:data:`LAYOUTS`).
+
+    Each cell is "reproduced mean ± std (published)": the primary version's value as printed; "—"
+    where the row was not run or the score not computed. Columns are the reproduced (dataset, split,
+    metric) and every one the paper prints for these rows and datasets, in the registry's order.
+    Rows of models whose datasets are disjoint go in separate tables (the paper's separate tables,
+    e.g. WebNLG with GPT-2 and XSUM with BART); a model with no published value beside models
+    that have one (table2's random-init control) gets its own table, with no published values.
+    ``metrics``: only those columns (the README blocks show the claims' metrics)."""
+    registry = published.load_registry() if registry is None else registry
+    spec = TableSpec.parse(spec, registry)
+    if frame.empty:
+        return []
+    mean_col, std_col = reproduced_columns(frame)
+    scale = scale_of(frame)
+    tables = published_tables(spec, registry)
+    primary = spec.versions[0]
+    if metrics is not None:
+        frame = frame[frame["metric"].isin(metrics)]
+
+    cells: dict[tuple, dict[tuple, tuple]] = {}  # (model, loaded, method) -> (dataset, split, metric) -> values
+    for _, r in frame.iterrows():
+        cells.setdefault((r["model"], r["model loaded"], r["method"]), {})[(r["dataset"], r["split"], r["metric"])] = (
+            float(r[mean_col]), _number(r[std_col]), int(r["n seeds"]), str(r["seeds"]))
+
+    def pub(row, column, version=primary):
+        dataset, split, metric = column
+        return tables[version].get((dataset, split, row[0], row[2], metric))
+
+    def has_values(row):
+        return any(pub(row, c, v) is not None and pub(row, c, v).number is not None
+                   for v in spec.versions for c in _published_columns(tables, row, {d for d, _, _ in cells[row]}, metrics))
+
+    # models whose rows share a dataset go in one table; disjoint ones apart (the paper's separate tables)
+    rows = list(cells)
+    groups: list[list[str]] = []
+    for model in dict.fromkeys(row[0] for row in rows):
+        datasets = {c[0] for row in rows if row[0] == model for c in cells[row]}
+        joined = [g for g in groups if datasets & {c[0] for row in rows if row[0] in g for c in cells[row]}]
+        merged = [m for g in joined for m in g] + [model]
+        groups = [g for g in groups if g not in joined] + [merged]
+    groups.sort(key=lambda g: min(rows.index(r) for r in rows if r[0] in g))
+
+    out = []
+    for group in groups:
+        group_rows = [r for r in rows if r[0] in group]
+        with_values = {r[0] for r in group_rows if has_values(r)}
+        parts = [[r for r in group_rows if r[0] in with_values]] if with_values else [group_rows]
+        parts += [[r for r in group_rows if r[0] == m] for m in group if with_values and m not in with_values]
+        for part in parts:
+            control = bool(with_values) and part[0][0] not in with_values
+            out.append(_paper_table(part, cells, tables, spec, scale, metrics, control, pub))
+    titles = [t.title for t in out]
+    for table in out:  # tables from one paper table (disjoint datasets) are told apart by their datasets
+        if titles.count(table.title) > 1:
+            table.title += ": " + ", ".join(dict.fromkeys(c[0] for c in table.columns))
+    return out
+
+
+def _published_columns(tables, row, datasets, metrics) -> list[tuple[str, str, str]]:
+    """The (dataset, split, metric) the compared tables print for a row's (model, method), on ``datasets``."""
+    return list(dict.fromkeys((d, s, m) for version in tables.values() for (d, s, model, method, m) in version
+                              if (model, method) == (row[0], row[2]) and d in datasets
+                              and (metrics is None or m in metrics)))
+
+
+def _paper_table(rows, cells, tables, spec, scale, metrics, control, pub) -> PaperTable:
+    primary = spec.versions[0]
+    datasets = {c[0] for r in rows for c in cells[r]}
+    columns = list(dict.fromkeys(
+        [] if control else [c for r in rows for c in _published_columns(tables, r, datasets, metrics)]))
+    columns = _order_columns(columns + [c for r in rows for c in cells[r] if c not in columns], tables)
+    decimals = {}
+    for c in columns:
+        printed = [p.value for r in rows for p in [pub(r, c)] if not control and p is not None and p.number is not None]
+        decimals[c] = max((_decimals(v.strip()) for v in printed), default=2)
+
+    def cell(row, column):
+        value = cells[row].get(column)
+        printed = None if control else pub(row, column)
+        text = "—"
+        if value is not None:
+            mean, std, n, _ = value
+            text = _fmt(mean, decimals[column]) + ("" if std is None else f" ± {_fmt(std, decimals[column])}")
+            if n < most:
+                text += f" [n={n}]"
+        return text + (f" ({printed.value.strip()})" if printed is not None else "")
+
+    ns = [v[2] for r in rows for v in cells[r].values()]
+    most = max(ns)
+    loaded = list(dict.fromkeys((r[1], r[0]) for r in rows))
+    several_models = len(loaded) > 1
+
+    def model_text(row):
+        return f"{row[0]} ({row[1]})" if scale == "paper" else f"{row[1]}, not {row[0]}"
+
+    splits = {d: {s for dd, s, _ in columns if dd == d} for d in datasets}
+
+    def column_label(column):
+        dataset, split, metric = column
+        where = "" if len(splits[dataset]) == 1 else " " + SPLIT_SHORT.get(split, split)
+        return f"{dataset} {metric_label(metric)}{where}"
+
+    if layout_of(spec) == METRICS_AS_ROWS:
+        header = ["dataset", "metric"] + [f"{r[2]} ({model_text(r)})" if several_models else r[2] for r in rows]
+        body = [[c[0] if len(splits[c[0]]) == 1 else f"{c[0]} ({c[1]})", metric_label(c[2])]
+                + [cell(r, c) for r in rows] for c in columns]
+    else:
+        header = ["method"] + (["model run"] if several_models else []) + [column_label(c) for c in columns]
+        body = [[r[2]] + ([model_text(r)] if several_models else []) + [cell(r, c) for c in columns] for r in rows]
+
+    used = {}
+    for r in rows:
+        for c in columns:
+            for v in spec.versions:
+                p = None if control else pub(r, c, v)
+                if p is not None:
+                    used.setdefault((p.version, p.table), p.source)
+    short_paper = spec.paper.split(" (")[0]
+    if control:
+        title = f"{rows[0][0]} (not in the paper)"
+    elif used:
+        title = f"{short_paper}, {primary} {' + '.join(dict.fromkeys(t for v, t in used if v == primary))}".rstrip(", ")
+    else:
+        title = f"{short_paper}, as {spec.label(primary)}"
+
+    caption = [f"**{scale.capitalize()} scale.**"]
+    runs_text = "; ".join(f"{name} ({model})" if scale == "paper" else f"{name}, standing in for {model}"
+                          for name, model in loaded)
+    caption.append(f"Model run: {runs_text}.")
+    seeds = {v[3] for r in rows for v in cells[r].values()}
+    unit = "replicates (sampled set/seed)" if any("/" in s for s in seeds) else "seeds"
+    if len(seeds) == 1:
+        caption.append(f"n = {most} {unit if most > 1 else unit.replace('seeds', 'seed')} per cell "
+                       f"({', '.join(next(iter(seeds)).split())}).")
+    else:
+        caption.append(f"n = {min(ns)}–{most} {unit} per cell ([n=k] marks a cell with fewer than {most}).")
+    caption.append("Cell: reproduced mean ± sample std" + ("" if control or not used else
+                                                            f" (published {primary} value)") + "; — : not run or not computed.")
+    if control:
+        caption.append(f"A control the paper does not have: no published values.")
+    elif used:
+        caption.append("Published: " + f"{spec.paper}, " + "; ".join(
+            f"{version} {table} [{source}]" for (version, table), source in used.items()) + ".")
+        differ = sum(1 for r in rows for c in columns for v in spec.versions[1:]
+                     if pub(r, c) is not None and pub(r, c, v) is not None and published.values_differ(pub(r, c), pub(r, c, v)))
+        if differ:
+            caption.append(f"{' / '.join(spec.versions[1:])} print{'s' if len(spec.versions) == 2 else ''} "
+                           f"{differ} of these values differently: both are in table.csv.")
+    else:
+        plot = spec.table_names(primary)[0].startswith(("Figure", "§"))
+        caption.append(f"{spec.paper}, {spec.label(primary)} has no value for these rows in its text"
+                       + (" (it shows them only as a plot)" if plot else "") + ", so nothing is in parentheses.")
+    return PaperTable(title=title, header=header, rows=body, caption=caption, columns=columns,
+                      methods=list(rows))
+
+
+def _order_columns(columns, tables) -> list[tuple[str, str, str]]:
+    """Registry order (the paper's column order) first; the others as they came (the runs' order)."""
+    rank: dict[tuple, int] = {}
+    for version in tables.values():
+        for (d, s, _, _, m) in version:
+            rank.setdefault((d, s, m), len(rank))
+    datasets = list(dict.fromkeys(c[0] for c in sorted(columns, key=lambda c: rank.get(c, len(rank)))))
+    return sorted(dict.fromkeys(columns), key=lambda c: (datasets.index(c[0]), rank.get(c, len(rank))))
 
 
 def write_table(results_dir: str | Path, reproduction: str, scale: str, table_spec: dict | TableSpec,
