@@ -31,8 +31,6 @@ def test_unknown_split_lists_choices():
     with pytest.raises(ValueError) as err:
         load("cb", "test", data_dir=DATA_DIR)
     assert "fewglue_train" in str(err.value)
-    with pytest.raises(ValueError):
-        load("e2e", "dev", data_dir=DATA_DIR, source="ftp")
 
 
 @pytest.mark.skipif(not DATA_DIR.is_dir(), reason="no data dir")
@@ -42,10 +40,13 @@ def test_validation_alias_and_env_var(monkeypatch):
 
 
 def test_missing_data_dir_messages(monkeypatch, tmp_path):
-    monkeypatch.delenv("REPRO_DATA_DIR", raising=False)
+    monkeypatch.delenv("REPRO_DATA_DIR", raising=False)  # the default: data/ in the clone (absent here)
+    monkeypatch.setattr("repro.data.fetch.default_data_dir", lambda: tmp_path / "clone" / "data")
     with pytest.raises(DataMissingError) as err:
         load("e2e", "dev")
-    assert "[e2e]" in str(err.value) and "REPRO_DATA_DIR" in str(err.value)
+    message = str(err.value)
+    assert "[e2e]" in message and "REPRO_DATA_DIR" in message and "`repro data fetch e2e`" in message
+    assert str(tmp_path / "clone" / "data") in message and "\n" not in message
     missing = tmp_path / "nowhere"
     monkeypatch.setenv("REPRO_DATA_DIR", str(missing))
     with pytest.raises(DataMissingError) as err:
@@ -82,44 +83,3 @@ def test_no_torch_or_datasets_on_import():
     code = "import sys, repro.data; print('torch' in sys.modules, 'datasets' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
-
-
-def test_hub_source_wiring(monkeypatch):
-    """source='hub' asks `datasets` for the right dataset/config/split (rows faked here)."""
-    calls = []
-    fake_rows = {
-        "e2e_nlg": [{"meaning_representation": "name[A], eatType[pub]", "human_reference": "A is a pub."}],
-        "web_nlg": [{
-            "category": "Airport", "size": 1, "eid": "Id1", "test_category": "testdata_with_lex",
-            "modified_triple_sets": {"mtriple_set": [["A | cityServed | B"]]},
-            "lex": {"comment": ["good"], "lid": ["Id1"], "text": ["A serves B."], "lang": [""]},
-        }],
-        "dart": [{"tripleset": [["A", "X", "B"]], "subtree_was_extended": False,
-                  "annotations": {"source": ["e2e"], "text": ["A x B."]}}],
-        "xsum": [{"document": "D", "summary": "S", "id": "1"}],
-        "super_glue": [{"premise": "P", "hypothesis": "H", "idx": 0, "label": 2}],
-    }
-
-    def fake_hub_rows(path, name, split):
-        calls.append((path, name, split))
-        return fake_rows[path]
-
-    for mod in ("e2e", "webnlg", "dart", "xsum", "superglue"):
-        monkeypatch.setattr(f"repro.data.{mod}.hub_rows", fake_hub_rows)
-    assert load("e2e", "dev", source="hub")[0].source == "name : A | Type : pub"
-    assert load("webnlg", "test", source="hub")[0].source == " | A : cityServed : B"
-    assert load("webnlg", "test", source="hub", leading_separator=False)[0].source == "A : cityServed : B"
-    assert load("dart", "validation", source="hub")[0].source == "A : x : B"
-    assert load("xsum", "test", source="hub")[0].references == ("S",)
-    cb = load("cb", "dev", source="hub")[0]
-    assert (cb.source, cb.references) == ("hypothesis: H premise: P", ("neutral",))
-    assert calls == [
-        ("e2e_nlg", None, "validation"),
-        ("web_nlg", "webnlg_challenge_2017", "test"),
-        ("web_nlg", "webnlg_challenge_2017", "test"),
-        ("dart", None, "validation"),
-        ("xsum", None, "test"),
-        ("super_glue", "cb", "validation"),
-    ]
-    with pytest.raises(DataMissingError, match="only in local files"):  # so reproduce-all skips, not fails
-        load("xsum", "human_eval", source="hub")

@@ -80,8 +80,8 @@ def test_train_missing_offline_is_explained(tmp_path):
     with pytest.raises(DataMissingError) as err:
         load("dart", "train", data_dir=DATA_DIR)
     msg = str(err.value)
-    assert "not available offline" in msg and "dart-v1.1.1-full-train.json" in msg
-    assert "Yale-LILY/dart" in msg and "source='hub'" in msg
+    assert "dart-v1.1.1-full-train.json" in msg and "dart/parquet/default/train" in msg
+    assert msg.endswith("Fix: `repro data fetch dart --split train`")
 
 
 def test_train_is_read_when_present(tmp_path):

@@ -172,23 +172,23 @@ def test_train_without_detokenization_is_the_raw_tokenized_text():
     )
 
 
-# --- hub path -------------------------------------------------------------------------------
+# --- official train CSV -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("split, csv_name", [("dev", "devset.csv"), ("test", "testset_w_refs.csv")])
-def test_hub_schema_gives_identical_records(split, csv_name):
-    datasets = pytest.importorskip("datasets")
-    rows = _csv_rows(csv_name)
-    hub = datasets.Dataset.from_dict(
-        {
-            "meaning_representation": [r[0] for r in rows],
-            "human_reference": [r[1] for r in rows],
-        },
-        features=datasets.Features(
-            {"meaning_representation": datasets.Value("string"), "human_reference": datasets.Value("string")}
-        ),
-    )
-    assert e2e.examples_from_hub(hub, split) == load("e2e", split, data_dir=DATA_DIR)
+def test_official_trainset_csv_is_read_and_preferred_to_the_aligned_copy(tmp_path):
+    """`repro data fetch e2e` puts the official trainset.csv in place where it can; the loader then
+    reads it (original text) instead of the detokenized harvardnlp copy. Stand-in: the dev CSV."""
+    import shutil
+
+    (tmp_path / "e2e" / "original").mkdir(parents=True)
+    shutil.copy(DATA_DIR / "e2e/original/devset.csv", tmp_path / "e2e/original/trainset.csv")
+    shutil.copytree(DATA_DIR / "e2e/harvardnlp_aligned", tmp_path / "e2e/harvardnlp_aligned")
+    train = load("e2e", "train", data_dir=tmp_path)
+    dev = load("e2e", "dev", data_dir=DATA_DIR)
+    assert [(e.source, e.references) for e in train] == [(e.source, e.references) for e in dev]
+    assert train[0].id == "e2e-train-0"
+    (tmp_path / "e2e/original/trainset.csv").unlink()  # without it: the aligned copy, detokenized
+    assert len(load("e2e", "train", data_dir=tmp_path)) == 4862
 
 
 # --- bad input ------------------------------------------------------------------------------
@@ -199,10 +199,11 @@ def test_missing_file_names_path_and_fix(tmp_path):
         load("e2e", "dev", data_dir=tmp_path)
     msg = str(err.value)
     assert "[e2e]" in msg and str(tmp_path / "e2e/original/devset.csv") in msg
-    assert "REPRO_DATA_DIR" in msg
+    assert "`repro data fetch e2e --split dev`" in msg
     with pytest.raises(DataMissingError) as err:
         load("e2e", "train", data_dir=tmp_path)
     assert "harvardnlp_aligned" in str(err.value) and "trainset.csv" in str(err.value)
+    assert "`repro data fetch e2e --split train`" in str(err.value)
 
 
 def test_malformed_row_names_file_and_line(tmp_path):

@@ -106,25 +106,23 @@ HUB_LABELS = {
 
 
 @pytest.mark.parametrize("task", sorted(HUB_LABELS))
-def test_hub_schema_gives_identical_records(task):
-    datasets = pytest.importorskip("datasets")
+def test_hub_parquet_gives_identical_records(task, tmp_path):
+    """The validation JSONL rewritten as the hub's parquet (its exact features: ClassLabel labels,
+    int32 idx) and read back through `load` equals the JSONL records."""
+    from hubfakes import FEATURES, write_fetched_split
+
     folder = superglue.TASKS[task].folder
     rows = [json.loads(line) for line in (S / folder / "val.jsonl").open(encoding="utf-8")]
     names = HUB_LABELS[task]
+    features = FEATURES[task]
     for r in rows:
         label = r["label"]
         r["label"] = names.index(label) if isinstance(label, str) else int(label)
-        r.pop("version", None)
-    text_cols = [k for k in rows[0] if k not in ("label", "idx")]
-    features = datasets.Features(
-        {
-            **{k: datasets.Value("int32" if k.startswith(("start", "end")) else "string") for k in text_cols},
-            "idx": datasets.Value("int32"),
-            "label": datasets.ClassLabel(names=names),
-        }
-    )
-    hub = datasets.Dataset.from_list(rows).cast(features)
-    assert superglue.examples_from_hub(task, hub, "validation") == load(task, "dev", data_dir=DATA_DIR)
+        for key in list(r):
+            if key not in features:
+                r.pop(key)  # e.g. "version"
+    write_fetched_split(tmp_path, f"superglue/parquet/{task}/validation", rows, features, shards=2)
+    assert load(task, "dev", data_dir=tmp_path) == load(task, "dev", data_dir=DATA_DIR)
 
 
 def test_label_word_rejects_unknown():
@@ -138,7 +136,8 @@ def test_missing_boolq_train_is_explained():
     with pytest.raises(DataMissingError) as err:
         load("boolq", "train", data_dir=DATA_DIR)
     msg = str(err.value)
-    assert str(S / "BoolQ/train.jsonl") in msg and "fewglue_train" in msg and "9,427" in msg
+    assert str(S / "BoolQ/train.jsonl") in msg and str(S / "parquet/boolq/train/MANIFEST.json") in msg
+    assert msg.endswith("Fix: `repro data fetch boolq --split train`")
 
 
 def test_malformed_row_names_file_and_line(tmp_path):
@@ -159,7 +158,7 @@ RECORD_SOURCE = ("query: @placeholder won in Leeds entities: Leeds, Smith, Tom S
                  "in Leeds. Smith wins. Leeds cheers! A day out")
 
 
-def test_record_follows_t5s_preprocessor_locally_and_from_the_hub(tmp_path, monkeypatch):
+def test_record_follows_t5s_preprocessor_locally_and_from_the_hub_parquet(tmp_path):
     """T5's `record`: '@highlight' lines become sentences ('. ' unless the line already ends in
     punctuation), entities are the distinct entity strings (sorted), task token dropped; every
     gold answer is a reference (one training pair each)."""
@@ -180,10 +179,14 @@ def test_record_follows_t5s_preprocessor_locally_and_from_the_hub(tmp_path, monk
     assert [(e.id, e.source, e.references) for e in local] == [("record-dev-7-3", RECORD_SOURCE, ("Smith", "Tom Smith"))]
     assert training_pairs(local) == [(RECORD_SOURCE, "Smith"), (RECORD_SOURCE, "Tom Smith")]
 
+    from hubfakes import FEATURES, write_fetched_split
+
+    listed = [{"text": w, **span(w, k)} for w, k in (("Tom Smith", 0), ("Smith", 10), ("Leeds", 0), ("Leeds", 40))]
+    spans = {key: [s[key] for s in listed] for key in ("text", "start", "end")}  # Sequence({...}): a dict of lists
     hub_row = {"passage": RECORD_TEXT, "query": "@placeholder won in Leeds", "entities": ["Leeds", "Smith", "Tom Smith"],
-               "answers": ["Smith", "Tom Smith"], "idx": {"passage": 7, "query": 3}}
-    monkeypatch.setattr(superglue, "hub_rows", lambda *args: [hub_row])
-    assert superglue.from_hub("record", "dev") == local
+               "entity_spans": spans, "answers": ["Smith", "Tom Smith"], "idx": {"passage": 7, "query": 3}}
+    write_fetched_split(tmp_path / "hub", "superglue/parquet/record/validation", [hub_row], FEATURES["record"])
+    assert load("record", "dev", data_dir=tmp_path / "hub") == local
     with pytest.raises(DataMissingError, match="ReCoRD"):
         load("record", "train", data_dir=tmp_path)
 
@@ -196,7 +199,7 @@ WSC_ROWS = [  # SuperGLUE WSC JSONL shape; the text and spans follow T5's docstr
 ]
 
 
-def test_wsc_follows_t5s_wsc_simple_locally_and_from_the_hub(tmp_path, monkeypatch):
+def test_wsc_follows_t5s_wsc_simple_locally_and_from_the_hub_parquet(tmp_path):
     """T5 `wsc_simple` without "wsc:": the pronoun marked with asterisks, the candidate as target;
     training keeps true referents only (correct_referent_only), evaluation keeps every example."""
     from repro.data import training_pairs
@@ -211,11 +214,13 @@ def test_wsc_follows_t5s_wsc_simple_locally_and_from_the_hub(tmp_path, monkeypat
                                                                        (marked, ("Mitchell",), False)]
     assert training_pairs(load("wsc", "train", data_dir=tmp_path)) == [(marked, "Tom")]
 
+    from hubfakes import FEATURES, write_fetched_split
+
     hub = [{"text": r["text"], **r["target"], "idx": r["idx"], "label": int(r["label"])} for r in WSC_ROWS]
-    asked = []
-    monkeypatch.setattr(superglue, "hub_rows", lambda *args: asked.append(args) or hub)
-    assert superglue.from_hub("wsc", "dev") == dev
-    assert asked[0][1] == "wsc.fixed"  # the WSC version T5 used
+    for split in ("train", "validation"):  # the wsc.fixed config: the WSC version T5 used
+        write_fetched_split(tmp_path / "hub", f"superglue/parquet/wsc.fixed/{split}", hub, FEATURES["wsc.fixed"])
+    assert load("wsc", "dev", data_dir=tmp_path / "hub") == dev
+    assert training_pairs(load("wsc", "train", data_dir=tmp_path / "hub")) == [(marked, "Tom")]
 
 
 def test_wsc_special_cases_and_bad_spans():

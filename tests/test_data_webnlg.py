@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import os
 import random
+import shutil
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
@@ -116,77 +117,6 @@ def test_dev_equals_prefix_tuning_dev_json(splits):
     assert pt == splits["dev"]
 
 
-# --- hub path -------------------------------------------------------------------------------
-
-
-def _hub_rows(paths, test_category=""):
-    """Rows in the hub schema built straight from the XML (independent of the loader)."""
-    rows = []
-    for path in paths:
-        for entry in ET.parse(path).getroot().iter("entry"):
-            lexes = entry.findall("lex")
-            rows.append(
-                {
-                    "category": entry.get("category"),
-                    "size": int(entry.get("size")),
-                    "eid": entry.get("eid"),
-                    "modified_triple_sets": {
-                        "mtriple_set": [[m.text for m in entry.find("modifiedtripleset").findall("mtriple")]]
-                    },
-                    "lex": {
-                        "comment": [x.get("comment") for x in lexes],
-                        "lid": [x.get("lid") for x in lexes],
-                        "text": [x.text for x in lexes],
-                        "lang": ["" for _ in lexes],
-                    },
-                    "test_category": test_category,
-                }
-            )
-    return rows
-
-
-def _hub_dataset(rows):
-    datasets = pytest.importorskip("datasets")
-    features = datasets.Features(
-        {
-            "category": datasets.Value("string"),
-            "size": datasets.Value("int32"),
-            "eid": datasets.Value("string"),
-            "modified_triple_sets": {"mtriple_set": datasets.List(datasets.List(datasets.Value("string")))},
-            "lex": datasets.Sequence(
-                {k: datasets.Value("string") for k in ("comment", "lid", "text", "lang")}
-            ),
-            "test_category": datasets.Value("string"),
-        }
-    )
-    # infer then cast: same result as from_list(rows, features=...), but much faster
-    return datasets.Dataset.from_list(rows).cast(features)
-
-
-def test_hub_schema_gives_identical_records_train_dev(splits):
-    for split in ("train", "dev"):
-        rows = _hub_rows(sorted((W / split).glob("*triples/*.xml")))
-        random.Random(0).shuffle(rows)  # hub row order need not be the file order
-        assert webnlg.examples_from_hub(_hub_dataset(rows), split) == splits[split]
-
-
-def test_hub_schema_gives_identical_records_test(splits):
-    rows = (
-        _hub_rows([W / "test/testdata_with_lex.xml"], "testdata_with_lex")
-        + _hub_rows([W / "test/testdata_unseen_with_lex.xml"], "testdata_unseen_with_lex")
-        + _hub_rows([W / "test/testdata_no_lex.xml"], "testdata_no_lex")
-    )
-    assert len(rows) == 4615  # the hub's test split size
-    ds = _hub_dataset(rows)
-    assert webnlg.examples_from_hub(ds, "test") == splits["test"]
-    assert webnlg.examples_from_hub(ds, "test_unseen") == load("webnlg", "test_unseen", data_dir=DATA_DIR)
-    # the list-of-dicts representation of nested fields is accepted too
-    first = dict(ds[0])
-    first["lex"] = [dict(zip(first["lex"], v)) for v in zip(*first["lex"].values())]
-    first["modified_triple_sets"] = [{"mtriple_set": first["modified_triple_sets"]["mtriple_set"][0]}]
-    assert webnlg.examples_from_hub([first], "test") == splits["test"][:1]
-
-
 # --- bad input ------------------------------------------------------------------------------
 
 
@@ -194,14 +124,25 @@ def test_missing_folder_names_path(tmp_path):
     with pytest.raises(DataMissingError) as err:
         load("webnlg", "train", data_dir=tmp_path)
     assert str(tmp_path / "webnlg_challenge_2017" / "train") in str(err.value)
+    assert "`repro data fetch webnlg --split train`" in str(err.value)
     with pytest.raises(DataMissingError) as err:
         load("webnlg", "test", data_dir=tmp_path)
     assert "testdata_with_lex.xml" in str(err.value) and "[webnlg]" in str(err.value)
 
 
+def test_a_partial_folder_is_refused_not_read(tmp_path):
+    """An interrupted fetch leaves some of the 52 files: reading them would drop categories silently."""
+    shutil.copytree(W / "dev", tmp_path / "webnlg_challenge_2017" / "dev")
+    gone = tmp_path / "webnlg_challenge_2017/dev/3triples/3triples_Food_dev_challenge.xml"
+    gone.unlink()
+    with pytest.raises(DataMissingError) as err:
+        load("webnlg", "dev", data_dir=tmp_path)
+    assert "1 of the 52" in str(err.value) and "3triples_Food_dev_challenge.xml" in str(err.value)
+
+
 def test_malformed_xml_and_triple(tmp_path):
+    shutil.copytree(W / "dev", tmp_path / "webnlg_challenge_2017" / "dev")
     d = tmp_path / "webnlg_challenge_2017" / "dev" / "1triples"
-    d.mkdir(parents=True)
     bad = d / "bad.xml"
     bad.write_text("<benchmark>\n<entries>\n<entry category='A' eid='Id1' size='1'>\n</entries>\n")
     with pytest.raises(MalformedDataError) as err:

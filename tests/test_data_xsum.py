@@ -67,33 +67,30 @@ def test_article_splits_missing_offline_is_explained():
     with pytest.raises(DataMissingError) as err:
         load("xsum", "train", data_dir=DATA_DIR)
     msg = str(err.value)
-    assert "not available offline" in msg and str(X / "train.jsonl") in msg
-    assert "source='hub'" in msg and "export_hub_to_jsonl" in msg
+    assert str(X / "parquet/default/train/MANIFEST.json") in msg and "EdinburghNLP/xsum" in msg
+    assert msg.endswith("Fix: `repro data fetch xsum --split train`")
 
 
-def test_local_jsonl_roundtrip_and_hub_schema(tmp_path):
-    """Local JSONL (document/summary/id) and hub-schema rows give identical records."""
-    datasets = pytest.importorskip("datasets")
+def test_hub_parquet_articles_keep_their_order_across_shards(tmp_path):
+    """Rows with the hub's features (document, summary, id: strings), in two parquet shards, as
+    `repro data fetch xsum` leaves them: read back in order, one example per article."""
+    from hubfakes import FEATURES, write_fetched_split
+
     fixture = [json.loads(line) for line in (X / "samples/hf_transformers_fixture_sample.json").open(encoding="utf-8")]
     rows = [{"document": r["document"], "summary": r["summary"], "id": str(1000 + i)} for i, r in enumerate(fixture)]
-    (tmp_path / "xsum").mkdir()
-    with open(tmp_path / "xsum" / "test.jsonl", "w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r) + "\n")
+    write_fetched_split(tmp_path, "xsum/parquet/default/test", rows, FEATURES["xsum"], shards=3)
     local = load("xsum", "test", data_dir=tmp_path)
-    features = datasets.Features({k: datasets.Value("string") for k in ("document", "summary", "id")})
-    hub = datasets.Dataset.from_list(rows, features=features)
-    assert xsum.examples_from_hub(hub, "test") == local
+    assert xsum.examples_from_hub(rows, "test") == local
     assert [e.id for e in local] == [str(1000 + i) for i in range(10)]
-    assert local[0].references == (fixture[0]["summary"],)
+    assert local[0].references == (fixture[0]["summary"],) and local[0].source == fixture[0]["document"]
 
 
 def test_malformed_jsonl_names_file_and_line(tmp_path):
-    (tmp_path / "xsum").mkdir()
-    bad = tmp_path / "xsum" / "validation.jsonl"
-    bad.write_text('{"document": "a", "summary": "b", "id": "1"}\n{"document": "a", "id": "2"}\n')
+    (tmp_path / "xsum" / "samples").mkdir(parents=True)
+    bad = tmp_path / "xsum" / "samples" / "hf_transformers_fixture_sample.json"
+    bad.write_text('{"document": "a", "summary": "b"}\n{"document": "a"}\n')
     with pytest.raises(MalformedDataError) as err:
-        load("xsum", "dev", data_dir=tmp_path)
+        load("xsum", "hf_fixture", data_dir=tmp_path)
     assert f"{bad}:2" in str(err.value) and "summary" in str(err.value)
 
 
@@ -158,10 +155,11 @@ def fake_xsum(tmp_path):
     (root / "xsum").mkdir(parents=True)
     (root / "xsum" / "XSum-WebArxiveUrls.txt").write_text(URLS)
     (root / "xsum" / "XSum-TRAINING-DEV-TEST-SPLIT-90-5-5.json").write_text(json.dumps(OFFICIAL))
-    for split, name in (("train", "train"), ("validation", "validation"), ("test", "test")):
-        with open(root / "xsum" / f"{name}.jsonl", "w") as f:
-            for i in OFFICIAL[split]:
-                f.write(json.dumps({"document": f"article {i}", "summary": f"summary {i}", "id": i}) + "\n")
+    from hubfakes import FEATURES, write_fetched_split
+
+    for split in ("train", "validation", "test"):  # the articles as `repro data fetch xsum` leaves them
+        rows = [{"document": f"article {i}", "summary": f"summary {i}", "id": i} for i in OFFICIAL[split]]
+        write_fetched_split(root, f"xsum/parquet/default/{split}", rows, FEATURES["xsum"])
     return root
 
 
@@ -214,7 +212,7 @@ def test_extrapolation_without_url_file_is_explained(tmp_path):
     with pytest.raises(DataMissingError) as err:
         load("xsum_news_to_sports", "train", data_dir=DATA_DIR)
     msg = str(err.value)
-    assert str(X / "XSum-WebArxiveUrls.txt") in msg and "EdinburghNLP/XSum" in msg
+    assert str(X / "XSum-WebArxiveUrls.txt") in msg and msg.endswith("Fix: `repro data fetch xsum_news_to_sports`")
 
 
 def test_malformed_url_line_names_file_and_line(tmp_path):

@@ -74,7 +74,7 @@ def test_paper_scale_uses_the_papers_models_and_table6(table2):
     specs = {(s.dataset, s.model_row, s.row): s for s in table2.runs("paper")}
     assert len(specs) == 3 * 7
     prefix = specs[("e2e", "GPT-2 Medium", "PREFIX(0.1%)")]
-    assert prefix.model_name == "gpt2-medium"
+    assert prefix.model_name == "openai-community/gpt2-medium"  # namespaced: the hub refuses bare ids
     assert prefix.train["learning_rate"] == 8e-5 and prefix.train["batch_size"] == 10 and prefix.train["epochs"] == 5
     assert prefix.options["prefix_length"] == 5 and prefix.options["mid_dim"] == 512
     assert specs[("dart", "GPT-2 Large", "PREFIX")].options["prefix_length"] == 10
@@ -227,21 +227,15 @@ def test_record_runs_are_scored_against_every_gold_answer(table2):
     assert options == {"init": "sampled_vocab", "prompt_length": 5}
 
 
-def test_data_source_is_local_with_a_data_dir_and_the_hub_without(monkeypatch, tmp_path):
-    from repro.runner import data_source
+def test_runs_read_the_data_directory_default_data_in_the_clone(monkeypatch, tmp_path):
+    from repro.runner import data_dir, data_source
 
-    monkeypatch.delenv("REPRO_DATA_SOURCE", raising=False)
     monkeypatch.setenv("REPRO_DATA_DIR", str(tmp_path))
-    assert data_source() == "local"
-    monkeypatch.setenv("REPRO_DATA_DIR", str(tmp_path / "absent"))
-    assert data_source() == "hub"
-    monkeypatch.setenv("REPRO_DATA_DIR", "")
-    assert data_source() == "hub"
-    monkeypatch.setenv("REPRO_DATA_SOURCE", "local")
-    assert data_source() == "local"
-    monkeypatch.setenv("REPRO_DATA_SOURCE", "kaggle")
-    with pytest.raises(ConfigError, match="local.*hub"):
-        data_source()
+    assert data_source() == "local" and data_dir() == tmp_path
+    monkeypatch.delenv("REPRO_DATA_DIR")
+    from repro.data.fetch import clone_root
+
+    assert data_dir() == clone_root() / "data"
 
 
 @needs_data
@@ -253,7 +247,7 @@ def test_check_data_exits_3_naming_the_missing_files(capsys):
     assert "xsum/hf_fixture (local): 10 inputs" in capsys.readouterr().out
     assert main(["run", "--reproduction", "table3_xsum", "--scale", "mini", "--check-data"]) == DATA_MISSING_EXIT
     err = capsys.readouterr().err
-    assert "xsum/train.jsonl" in err and "export_hub_to_jsonl" in err
+    assert "xsum/parquet/default/train" in err and "`repro data fetch xsum --split train`" in err
 
 
 @needs_data

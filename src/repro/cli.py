@@ -22,6 +22,7 @@ SUBCOMMANDS = [
     "repro.reporting.readme",
     "repro.probe",
     "repro.reporting.compute",
+    "repro.data.fetch",
 ]
 
 

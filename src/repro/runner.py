@@ -68,7 +68,7 @@ def provenance(seed: int) -> dict:
             versions[pkg] = None
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"cpu ({platform.processor() or platform.machine()})"
     return {"git_commit": git("rev-parse", "HEAD"), "git_dirty": bool(git("status", "--porcelain")),
-            "data_source": data_source(),
+            "data_source": data_source(), "data_dir": str(data_dir()),
             "versions": versions, "python": platform.python_version(), "device": device,
             "torch_threads": torch.get_num_threads(), "seed": seed, "cpu_count": os.cpu_count(),
             # how busy the machine was (1, 5, 15 min) when the run ended: a wall time measured on a
@@ -89,9 +89,6 @@ def subset(items: list, n: int | None, how: str = "first") -> list:
     return items[:n]
 
 
-DATA_SOURCE_ENV = "REPRO_DATA_SOURCE"
-
-
 def registry_dataset(spec: RunSpec) -> str:
     """The table's dataset name; a low-data run names its training-set size: "E2E (n=50)"."""
     name = REGISTRY_DATASET[spec.dataset]
@@ -99,19 +96,16 @@ def registry_dataset(spec: RunSpec) -> str:
 
 
 def data_source() -> str:
-    """Where runs read their data: `$REPRO_DATA_SOURCE` (local | hub) if set; else "local" (the
-    original files under `$REPRO_DATA_DIR`) when that directory exists, and "hub" (the Hugging
-    Face datasets, network needed) when it does not — a GPU box without a copy of shared/data."""
-    from repro.data import SOURCES
-    from repro.methods import ConfigError
+    """Where runs read their data: always "local", the files under `data_dir()` (a run whose split
+    is missing stops with the `repro data fetch` command for it; `make reproduce-*` fetches first)."""
+    return "local"
 
-    chosen = os.environ.get(DATA_SOURCE_ENV)
-    if chosen:
-        if chosen not in SOURCES:
-            raise ConfigError(f"{DATA_SOURCE_ENV}={chosen!r}; choose one of {SOURCES}")
-        return chosen
-    data_dir = os.environ.get("REPRO_DATA_DIR")
-    return "local" if data_dir and Path(data_dir).is_dir() else "hub"
+
+def data_dir() -> Path:
+    """The data directory runs read: `$REPRO_DATA_DIR`, else data/ in the clone (repro.data.fetch)."""
+    from repro.data.fetch import data_dir as resolve
+
+    return resolve()
 
 
 def load_data(spec: RunSpec):
@@ -119,12 +113,11 @@ def load_data(spec: RunSpec):
     sizes, taken as the first ones or at random (`train_subset` / `eval_subset`: first | random)."""
     from repro.data import load, training_pairs
 
-    source = data_source()
     if "lowdata_size" in spec.limits:  # Li & Liang §6.3: sampled set `lowdata_sample` of that size
         pairs = list(_lowdata_sample(spec).train)
     else:
-        pairs = training_pairs(load(spec.dataset, spec.train_split, source=source))
-    evaluation = load(spec.dataset, spec.eval_split, source=source)
+        pairs = training_pairs(load(spec.dataset, spec.train_split))
+    evaluation = load(spec.dataset, spec.eval_split)
     pairs = subset(pairs, spec.limits.get("train_pairs"), spec.limits.get("train_subset", "first"))
     evaluation = subset(evaluation, spec.limits.get("eval_inputs"), spec.limits.get("eval_subset", "first"))
     return pairs, evaluation
@@ -152,7 +145,7 @@ def selection_metric(spec: RunSpec, collator, tokenizer, encoder_decoder: bool):
     from repro.train import decode
 
     config = train_config(spec)
-    examples = subset(load(spec.dataset, config.select_split, source=data_source()), config.select_inputs or None)
+    examples = subset(load(spec.dataset, config.select_split), config.select_inputs or None)
     batch_size, generation = generation_options(spec, tokenizer, collator, encoder_decoder)
 
     def metric(tuner) -> tuple[str, float]:
@@ -170,17 +163,17 @@ def selection_metric(spec: RunSpec, collator, tokenizer, encoder_decoder: bool):
 
 def _lowdata_sample(spec: RunSpec):
     """The run's low-data sample (training and dev pairs), drawn once: training and selection share it."""
-    return _sample_of(spec.dataset, spec.train_split, data_source(), os.environ.get("REPRO_DATA_DIR"),
-                      spec.limits["lowdata_size"], spec.limits["lowdata_sample"])
+    return _sample_of(spec.dataset, spec.train_split, str(data_dir()), spec.limits["lowdata_size"],
+                      spec.limits["lowdata_sample"])
 
 
 @functools.lru_cache(maxsize=2)
-def _sample_of(dataset: str, split: str, source: str, data_dir: str | None, size: int, sample: int):
-    """`data_dir` ($REPRO_DATA_DIR, which `load` reads) only keys the cache."""
+def _sample_of(dataset: str, split: str, root: str, size: int, sample: int):
+    """`root` (the data directory `load` reads) only keys the cache."""
     from repro.data import load, training_pairs
     from repro.data.lowdata import sample_lowdata
 
-    return sample_lowdata(training_pairs(load(dataset, split, source=source)), size, sample)
+    return sample_lowdata(training_pairs(load(dataset, split)), size, sample)
 
 
 def score(spec: RunSpec, outputs: list[str], examples) -> list[dict]:
@@ -389,13 +382,14 @@ def run(spec: RunSpec, results_dir: str | Path = "results", force: bool = False,
 
 
 def check_run_data(specs: list[RunSpec]) -> None:
-    """Load every (dataset, split) the runs need, once each; raises DataMissingError (naming the
-    file and the fix) for the first one that is missing."""
+    """Load every (dataset, split) the runs read (training, evaluation and selection splits), once
+    each; raises DataMissingError (naming the file and the `repro data fetch` command) for the first
+    one that is missing."""
     from repro.data import load
+    from repro.data.fetch import run_data_needs
 
-    source = data_source()
-    for dataset, split in dict.fromkeys((s.dataset, split) for s in specs for split in (s.train_split, s.eval_split)):
-        print(f"{dataset}/{split} ({source}): {len(load(dataset, split, source=source))} inputs", flush=True)
+    for dataset, split in run_data_needs(specs):
+        print(f"{dataset}/{split} (local): {len(load(dataset, split))} inputs", flush=True)
 
 
 def run_reproduction(name: str, scale: str, results_dir: str | Path = "results", datasets=None,

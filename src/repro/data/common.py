@@ -6,11 +6,13 @@ references grouped in `references`. Training code turns them into (source, targe
 `training_pairs`, which yields one pair per usable reference, i.e. one pair per line of the
 line-based files the reference code (XiangLi1999/PrefixTuning, "PT") trains on.
 
-Where the data lives: `REPRO_DATA_DIR` (or the `data_dir=` argument) points at a copy of
-`shared/data/` whose layout and provenance are described in its `MANIFEST.md`.
+Where the data lives: `REPRO_DATA_DIR` (or the `data_dir=` argument; default ``data/`` in the
+clone) holds the files in the layout of `shared/data/` (its `MANIFEST.md` gives their provenance);
+`repro data fetch` (`repro.data.fetch`) puts them there, and the error for a missing split names
+the fetch command for it.
 
-This module (and the whole `repro.data` package) never imports torch; `datasets` is imported
-lazily, only by the Hugging Face hub code paths (`hub_rows`).
+This module (and the whole `repro.data` package) never imports torch; pyarrow is imported lazily,
+only to read the hub parquet splits (`parquet_rows`).
 """
 
 from __future__ import annotations
@@ -118,41 +120,77 @@ def iter_jsonl(path: Path):
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None, dataset: str = "data") -> Path:
-    """The data root: `data_dir` if given, else `$REPRO_DATA_DIR`.
+    """The data root: `data_dir` if given, else `$REPRO_DATA_DIR`, else ``data/`` in the clone (where
+    `repro data fetch` writes).
 
-    Raises DataMissingError (naming the dataset and the fix) if neither is set or the
-    directory does not exist.
+    Raises DataMissingError (naming the dataset and the fetch command) if that directory does not exist.
     """
-    if data_dir is None:
-        env = os.environ.get(DATA_DIR_ENV)
-        if not env:
-            raise DataMissingError(
-                f"[{dataset}] no data directory: pass data_dir=... or set {DATA_DIR_ENV} to the "
-                f"folder holding the original data files (a copy of shared/data/, see its "
-                f"MANIFEST.md), e.g. `export {DATA_DIR_ENV}=../shared/data`."
-            )
-        data_dir = env
-        origin = f"${DATA_DIR_ENV}"
+    from .fetch import default_data_dir, fetch_command
+
+    if data_dir is not None:
+        root, origin = Path(data_dir).expanduser(), "data_dir argument"
+    elif os.environ.get(DATA_DIR_ENV):
+        root, origin = Path(os.environ[DATA_DIR_ENV]).expanduser(), f"${DATA_DIR_ENV}"
     else:
-        origin = "data_dir argument"
-    root = Path(data_dir).expanduser()
+        root, origin = default_data_dir(), f"the default; ${DATA_DIR_ENV} is not set"
     if not root.is_dir():
+        name = dataset if dataset in _dataset_names() else "all"
         raise DataMissingError(
-            f"[{dataset}] data directory {root} (from {origin}) does not exist: set "
-            f"{DATA_DIR_ENV} (or data_dir=) to a copy of shared/data/ (see its MANIFEST.md)."
+            f"[{dataset}] data directory {root} ({origin}) does not exist. Fix: `{fetch_command(name)}` "
+            f"(writes to ${DATA_DIR_ENV}, default data/ in the clone), or set {DATA_DIR_ENV} to a copy of "
+            f"shared/data/."
         )
     return root
+
+
+def _dataset_names() -> tuple[str, ...]:
+    from . import DATASETS
+
+    return tuple(DATASETS)
 
 
 def require_file(path: Path, dataset: str, how_to_get: str = "") -> Path:
     """Return `path` if it is a file, else raise DataMissingError naming it and the fix."""
     if path.is_file():
         return path
-    hint = how_to_get or (
-        f"check that {DATA_DIR_ENV} (or data_dir=) points at a complete copy of shared/data/ "
-        f"(see its MANIFEST.md)"
-    )
+    hint = how_to_get or f"`repro data fetch {dataset}` (see shared/data/MANIFEST.md for where it comes from)"
     raise DataMissingError(f"[{dataset}] expected file not found: {path}. Fix: {hint}")
+
+
+def missing_split(dataset: str, split: str, root: Path, paths: Sequence[str], note: str = "") -> DataMissingError:
+    """The one-line error for a split whose files are absent: what was looked for, and the fetch command."""
+    from .catalog import options
+    from .fetch import fetch_command
+
+    looked = " or ".join(str(root / p) for p in paths)
+    fix = (f"`{fetch_command(dataset, split)}`" if options(dataset, split) else
+           "none: no source publishes this split (`repro data status` lists the splits that can be fetched)")
+    return DataMissingError(f"[{dataset}] {split}: not in the data directory (looked for {looked}){note}. Fix: {fix}")
+
+
+def parquet_rows(root: Path, folder: str) -> list[dict[str, Any]] | None:
+    """Rows of a hub parquet split fetched by `repro data fetch` (``<folder>/MANIFEST.json`` lists its
+    files, in order), as dicts in the hub's schema; None when the folder is not complete."""
+    import json
+
+    base = root / folder
+    try:
+        manifest = json.loads((base / "MANIFEST.json").read_text())
+    except (OSError, ValueError):
+        return None
+    import pyarrow.parquet as pq  # lazy: only the parquet path needs it
+
+    rows: list[dict[str, Any]] = []
+    for f in manifest["files"]:
+        path = base / f["name"]
+        if not path.is_file():
+            return None
+        try:
+            rows.extend(pq.read_table(path).to_pylist())
+        except Exception as err:  # noqa: BLE001 - pyarrow's errors for a damaged file
+            raise malformed(path, None, f"unreadable parquet ({err.__class__.__name__}); run "
+                                        f"`repro data fetch` again to re-check it") from None
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,7 +213,7 @@ def normalize_split(split: str, valid: Sequence[str], dataset: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Hugging Face hub (lazy)
+# Rows in the hub's schema (parquet files fetched from the hub, or fakes in tests)
 
 
 def rows_of(rows: Any) -> list[dict[str, Any]]:
@@ -200,14 +238,3 @@ def as_records(value: Any) -> list[dict[str, Any]]:
             raise ValueError(f"ragged nested field with keys {keys}")
         return [dict(zip(keys, row)) for row in zip(*columns)] if columns else []
     return [dict(item) for item in value]
-
-
-def hub_rows(path: str, name: str | None, split: str) -> Any:
-    """`datasets.load_dataset(path, name, split=split)`, importing `datasets` lazily.
-
-    Needs network access (or a populated HF cache); with HF_DATASETS_OFFLINE=1 and no cache
-    it fails with the library's own error.
-    """
-    import datasets  # lazy: keep `repro.data` light
-
-    return datasets.load_dataset(path, name, split=split)

@@ -10,9 +10,11 @@ Files (relative to the data dir; MANIFEST.md "DART"):
   is the newer Yale-LILY release, not the older test file PT used (MANIFEST). Its first three
   references per entry match the official reference files
   ``dart/system_outputs/all-delex-reference{0,1,2}.lex`` (checked in tests).
-* train: NOT available offline (``dart-v1.1.1-full-train.json``/``.xml`` are >= 4 MiB
-  everywhere; MANIFEST "Missing"). `load_dart('train')` raises DataMissingError saying so and how
-  to get it; if you place the JSON (or XML) at the expected path it is read.
+* train: ``dart/v1.1.1/dart-v1.1.1-full-train.json``, not in the offline copy (>= 4 MiB everywhere;
+  MANIFEST "Missing"): `repro data fetch dart --split train` gets v1.1.1 as first released (July
+  2020, the blob Prefix-Tuning's repository holds: the data PT trained on; 30,526 triple sets),
+  checked against its git blob id. Failing that, the fetch falls back to the hub's parquet
+  conversion of ``Yale-LILY/dart`` (``dart/parquet/default/train``), read in the hub schema below.
 
 Linearization (PT ``LineByLineTriplesTextDataset``, implementation_notes.md section 7.2):
 ``'subj : relation : obj | subj2 : relation2 : obj2'`` - ``' | '`` only *between* triples and the
@@ -20,11 +22,10 @@ relation lower-cased; subjects/objects untouched. All annotations are references
 used for training. (PT's decoding additionally merges identical inputs:
 `repro.data.common.merge_identical_sources`.)
 
-Hub schema assumed (HF ``dart``): ``tripleset`` (list of [subj, rel, obj] lists),
-``subtree_was_extended`` (bool), ``annotations`` = {``source``: list[str], ``text``: list[str]};
-splits train / validation / test read from the v1.1.1 JSON files - the same records as the
-local JSON, so hub and local agree on dev (tested); the hub's test comes from the test JSON,
-which may differ from the newer test XML read here.
+Hub schema (``Yale-LILY/dart`` parquet, features of its loading script): ``tripleset``
+(Sequence(Sequence(string))), ``subtree_was_extended`` (bool), ``annotations`` =
+Sequence({``source``: string, ``text``: string}), which parquet stores as a struct of lists
+({'source': [...], 'text': [...]}); the records of the v1.1.1 JSON, so both agree (tested on dev).
 """
 
 from __future__ import annotations
@@ -34,22 +35,21 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from .catalog import hub_path
 from .common import (
-    DataMissingError,
     Example,
     as_records,
-    rows_of,
-    hub_rows,
     malformed,
+    missing_split,
     normalize_split,
-    require_file,
+    parquet_rows,
     resolve_data_dir,
+    rows_of,
 )
 
 DATASET = "dart"
 SPLITS = ("train", "dev", "test")
-HUB_NAME = "dart"
-HUB_SPLITS = {"train": "train", "dev": "validation", "test": "test"}
+PARQUET_TRAIN = hub_path(DATASET, "train")  # the hub fallback for train: dart/parquet/default/train
 
 BASE = "dart/v1.1.1"
 JSON_FILES = {s: f"{BASE}/dart-v1.1.1-full-{s}.json" for s in SPLITS}
@@ -135,31 +135,21 @@ def read_xml(path: Path, split: str) -> list[Example]:
 
 
 def load_dart(split: str, data_dir: str | Path | None = None) -> list[Example]:
-    """DART examples (one per triple set, references grouped) from the original files."""
+    """DART examples (one per triple set, references grouped) from the original files (train: or
+    the hub's parquet, when the JSON could not be fetched)."""
     split = normalize_split(split, SPLITS, DATASET)
     root = resolve_data_dir(data_dir, DATASET)
     json_path, xml_path = root / JSON_FILES[split], root / XML_FILES[split]
-    if split == "test":
-        # Only the XML release of test exists offline (MANIFEST); prefer it for a stable order.
-        if xml_path.is_file():
-            return read_xml(xml_path, split)
-        if json_path.is_file():
-            return read_json(json_path, split)
-    else:
-        if json_path.is_file():
-            return read_json(json_path, split)
-        if xml_path.is_file():
-            return read_xml(xml_path, split)
+    # test: only the XML release exists offline (MANIFEST); prefer it for a stable order
+    for path in ((xml_path, json_path) if split == "test" else (json_path, xml_path)):
+        if path.is_file():
+            return read_xml(path, split) if path.suffix == ".xml" else read_json(path, split)
     if split == "train":
-        raise DataMissingError(
-            f"[{DATASET}] DART train is not available offline: expected {json_path} (or "
-            f"{xml_path}). Every public copy is >= 4 MiB and was not copied to shared/data "
-            f"(MANIFEST.md, 'Missing'). Fix: download dart-v1.1.1-full-train.json from "
-            f"https://github.com/Yale-LILY/dart (data/v1.1.1/) into {json_path.parent}, or use "
-            f"load('dart', 'train', source='hub') on a networked machine (HF dataset 'dart')."
-        )
-    require_file(json_path if split == "dev" else xml_path, DATASET)
-    raise AssertionError("unreachable")
+        rows = parquet_rows(root, PARQUET_TRAIN)
+        if rows is not None:
+            return examples_from_hub(rows, split)
+        raise missing_split(DATASET, split, root, [JSON_FILES[split], f"{PARQUET_TRAIN}/MANIFEST.json"])
+    raise missing_split(DATASET, split, root, [JSON_FILES[split] if split == "dev" else XML_FILES[split]])
 
 
 def examples_from_hub(rows: Iterable[Mapping[str, Any]], split: str) -> list[Example]:
@@ -175,9 +165,3 @@ def examples_from_hub(rows: Iterable[Mapping[str, Any]], split: str) -> list[Exa
             )
         )
     return examples
-
-
-def from_hub(split: str, hub_name: str = HUB_NAME) -> list[Example]:
-    """DART from the HF hub (needs network)."""
-    split = normalize_split(split, SPLITS, DATASET)
-    return examples_from_hub(hub_rows(hub_name, None, HUB_SPLITS[split]), split)

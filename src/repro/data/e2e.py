@@ -4,13 +4,14 @@ Files (paths relative to the data dir; provenance in shared/data/MANIFEST.md):
 
 * dev  : ``e2e/original/devset.csv`` (official, columns mr,ref; 547 MRs / 4,672 references)
 * test : ``e2e/original/testset_w_refs.csv`` (official; 630 MRs / 4,693 references)
-* train: the official ``trainset.csv`` (42,061 rows) is NOT available offline (MANIFEST: every
-  copy found is >= 4 MiB). The only full train copy is the harvardnlp tokenized/aligned
-  derivative ``e2e/harvardnlp_aligned/src_train.txt`` + ``train.txt`` (42,061 lines each; same
-  row order as the official CSV, verified by the MANIFEST for dev). We read it and detokenize
-  it (`detokenize`). **Offline training text therefore differs in spacing from the official
-  CSV**: the original spacing cannot be recovered exactly (MANIFEST, "Verification done").
-  With ``source="hub"`` (HF ``e2e_nlg``) train is the official text.
+* train: the official ``e2e/original/trainset.csv`` (42,061 rows; `repro data fetch e2e` gets it
+  from tuetschek/e2e-dataset, checked against its git blob id) when present. The offline copy
+  (shared/data) lacks it (MANIFEST: every copy found is >= 4 MiB); there the only full train copy is
+  the harvardnlp tokenized/aligned derivative ``e2e/harvardnlp_aligned/src_train.txt`` +
+  ``train.txt`` (42,061 lines each; same row order as the official CSV, verified by the MANIFEST
+  for dev), which is read and detokenized (`detokenize`) when the CSV is absent. **That training
+  text differs in spacing from the official CSV**: the original spacing cannot be recovered
+  exactly (MANIFEST, "Verification done").
 
 Detokenizer quality, measured on dev (where both the aligned-tokenized ``valid.txt`` and the
 official ``devset.csv`` exist, row-aligned; see tests/test_data_e2e.py, which recomputes it):
@@ -27,10 +28,6 @@ eatType->``Type``, priceRange->``price``, familyFriendly->``family friendly`` an
 name, Type, food, price, customer rating, area, family friendly, near. Values are kept as in the
 official CSV (PT's own files additionally PTB-tokenize them, e.g. ``£ 20 - 25``; tests check that
 our strings equal PT's src1_valid/src1_test MRs up to whitespace).
-
-Hub schema assumed (HF ``e2e_nlg``, dataset card of tuetschek/e2e_nlg): one row per reference
-with string columns ``meaning_representation`` and ``human_reference``; splits train /
-validation / test (42,061 / 4,672 / 4,693 rows), i.e. the official CSVs.
 """
 
 from __future__ import annotations
@@ -44,20 +41,17 @@ from typing import Iterable, Mapping, Sequence
 from .common import (
     Example,
     MalformedDataError,
-    hub_rows,
-    rows_of,
     malformed,
+    missing_split,
     normalize_split,
-    require_file,
     resolve_data_dir,
 )
 
 DATASET = "e2e"
 SPLITS = ("train", "dev", "test")
-HUB_NAME = "e2e_nlg"
-HUB_SPLITS = {"train": "train", "dev": "validation", "test": "test"}
 
 FILES = {
+    "train": "e2e/original/trainset.csv",
     "dev": "e2e/original/devset.csv",
     "test": "e2e/original/testset_w_refs.csv",
     "train_src": "e2e/harvardnlp_aligned/src_train.txt",
@@ -279,58 +273,25 @@ def read_aligned(
     return rows
 
 
-_TRAIN_HINT = (
-    "the official E2E trainset.csv is not in shared/data (>= 4 MiB); the loader reads the "
-    "harvardnlp aligned copy e2e/harvardnlp_aligned/{src_train,train}.txt (see MANIFEST.md); "
-    "online, use source='hub' (HF dataset 'e2e_nlg')"
-)
-
-
 def load_e2e(
     split: str, data_dir: str | Path | None = None, detokenize_train: bool = True
 ) -> list[Example]:
     """E2E examples (one per MR, references grouped) from the original files.
 
-    detokenize_train: for train, apply `detokenize` (default). False keeps the harvardnlp
-    tokenization, which is also the tokenization of PT's own E2E files.
+    train: the official trainset.csv when present, else the harvardnlp aligned copy, which
+    detokenize_train (default) passes through `detokenize`; False keeps the harvardnlp
+    tokenization (also the tokenization of PT's own E2E files).
     """
     split = normalize_split(split, SPLITS, DATASET)
     root = resolve_data_dir(data_dir, DATASET)
+    if (root / FILES[split]).is_file():
+        return group_rows(read_official_csv(root / FILES[split]), split)
     if split == "train":
-        src = require_file(root / FILES["train_src"], DATASET, _TRAIN_HINT)
-        tgt = require_file(root / FILES["train_tgt"], DATASET, _TRAIN_HINT)
-        rows = read_aligned(src, tgt, detok=detokenize_train)
-    else:
-        path = require_file(
-            root / FILES[split],
-            DATASET,
-            "get it from github.com/tuetschek/e2e-dataset and point REPRO_DATA_DIR at a "
-            "shared/data copy (see MANIFEST.md)",
-        )
-        rows = read_official_csv(path)
-    return group_rows(rows, split)
-
-
-# ---------------------------------------------------------------------------------------------
-# Hugging Face hub
-
-
-def examples_from_hub(rows: Iterable[Mapping[str, str]], split: str) -> list[Example]:
-    """Convert rows in the hub schema (meaning_representation, human_reference)."""
-    split = normalize_split(split, SPLITS, DATASET)
-    parsed = []
-    for i, row in enumerate(rows_of(rows)):
-        try:
-            parsed.append((parse_mr(row["meaning_representation"]), row["human_reference"]))
-        except ValueError as e:
-            raise malformed(f"hub:{HUB_NAME}/{split}", i, str(e)) from None
-    return group_rows(parsed, split)
-
-
-def from_hub(split: str, hub_name: str = HUB_NAME) -> list[Example]:
-    """E2E from the HF hub (official text for all three splits; needs network)."""
-    split = normalize_split(split, SPLITS, DATASET)
-    return examples_from_hub(hub_rows(hub_name, None, HUB_SPLITS[split]), split)
+        src, tgt = root / FILES["train_src"], root / FILES["train_tgt"]
+        if src.is_file() and tgt.is_file():
+            return group_rows(read_aligned(src, tgt, detok=detokenize_train), split)
+        raise missing_split(DATASET, split, root, [FILES["train"], f"{FILES['train_src']} + train.txt"])
+    raise missing_split(DATASET, split, root, [FILES[split]])
 
 
 def mr_vocabulary(examples: Sequence[Example]) -> dict[str, set[str]]:

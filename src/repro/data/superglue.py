@@ -34,7 +34,7 @@ answer.)
   (T5's ``correct_referent_only`` for ``super_glue_wsc_v102_simple_train``); evaluation splits keep
   all, and a prediction counts as "is the referent" by T5's ``wsc_simple`` postprocessor
   (`repro.metrics.superglue.wsc_predicted_referent`), compared with the label. Not offline: read
-  from the hub, or from ``superglue/WSC/{train,val}.jsonl`` if someone adds them. (T5's own
+  from the hub's parquet, or from ``superglue/WSC/{train,val}.jsonl`` if someone adds them. (T5's own
   WSC training also mixed in DPR data; Lester trains on SuperGLUE alone.)
 
 Files (relative to the data dir; MANIFEST.md "SuperGLUE"): ``superglue/<Task>/train.jsonl``
@@ -43,12 +43,16 @@ available offline) and ``superglue/<Task>/val.jsonl`` (full validation: BoolQ 3,
 COPA 100, RTE 277, WiC 638); FewGLUE ``superglue/fewglue_32dev/<Task>/train.jsonl`` (32,
 split ``fewglue_train``) and P-tuning's ``dev32.jsonl`` (32, split ``fewglue_dev32``). MultiRC
 is read from ``superglue/MultiRC/{train,val}.jsonl`` if someone adds it. SuperGLUE test sets
-are unlabelled and were not copied.
+are unlabelled and were not copied. Where no JSONL is there (BoolQ train, MultiRC, ReCoRD, WSC,
+or any split on a machine without shared/data), a split is read from the hub's parquet of
+``aps/super_glue`` that `repro data fetch <task>` puts in ``superglue/parquet/<config>/<split>/``
+(config ``wsc.fixed`` for WSC).
 
 Local label encodings (SuperGLUE JSONL): BoolQ/WiC/MultiRC booleans (or 0/1), CB/RTE strings,
-COPA 0/1. Hub schema assumed (HF ``super_glue``, one config per task): the same text columns,
-``idx`` (int; MultiRC a dict of paragraph/question/answer indices), and ``label`` as a
-ClassLabel index whose names are the label words above.
+COPA 0/1. Hub schema (``aps/super_glue`` parquet, one config per task): the same text columns,
+``idx`` (int32; MultiRC a struct of paragraph/question/answer indices, ReCoRD of passage/query),
+``label`` as a ClassLabel index (stored as an integer) whose names are the label words above;
+ReCoRD has ``entities`` / ``answers`` (lists of strings) and ``entity_spans`` instead of a label.
 """
 
 from __future__ import annotations
@@ -58,20 +62,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from .catalog import hub_path
 from .common import (
     iter_jsonl,
-    DataMissingError,
     Example,
-    hub_rows,
     rows_of,
     malformed,
+    missing_split,
     normalize_split,
+    parquet_rows,
     resolve_data_dir,
 )
 
-HUB_NAME = "super_glue"
 SPLITS = ("train", "dev", "fewglue_train", "fewglue_dev32")
-HUB_SPLITS = {"train": "train", "dev": "validation"}
 
 
 @dataclass(frozen=True)
@@ -247,69 +250,42 @@ def read_wsc_jsonl(path: Path, split: str) -> list[Example]:
 
 
 def load_superglue(task: str, split: str, data_dir: str | Path | None = None) -> list[Example]:
-    """One SuperGLUE task from the local JSONL files (see module docstring for splits)."""
-    if task == RECORD:
-        split = normalize_split(split, ("train", "dev"), task)
-        path = resolve_data_dir(data_dir, task) / FILES[split].format(folder="ReCoRD")
-        if not path.is_file():
-            raise DataMissingError(f"[record] expected file not found: {path}. Fix: ReCoRD is not in shared/data; "
-                                   "put SuperGLUE's ReCoRD/{train,val}.jsonl there or use source='hub'")
-        return read_record_jsonl(path, split)
-    if task == WSC:
-        split = normalize_split(split, SPLITS, task)
-        path = resolve_data_dir(data_dir, task) / FILES[split].format(folder="WSC")
-        if not path.is_file():
-            raise DataMissingError(f"[wsc] expected file not found: {path}. Fix: WSC is not in shared/data; "
-                                   "put SuperGLUE's WSC/{train,val}.jsonl there or use source='hub'")
-        return read_wsc_jsonl(path, split)
-    if task not in TASKS:
-        raise ValueError(f"unknown SuperGLUE task {task!r}; valid: {', '.join(TASKS)}")
-    split = normalize_split(split, SPLITS, task)
+    """One SuperGLUE task: the local JSONL when present, else the hub's parquet fetched by
+    `repro data fetch` (see module docstring for splits)."""
+    if task not in ALL_TASKS:
+        raise ValueError(f"unknown SuperGLUE task {task!r}; valid: {', '.join(ALL_TASKS)}")
+    split = normalize_split(split, ("train", "dev") if task == RECORD else SPLITS, task)
     root = resolve_data_dir(data_dir, task)
-    path = root / FILES[split].format(folder=TASKS[task].folder)
-    if not path.is_file():
-        if task == "boolq" and split == "train":
-            hint = (
-                "the full BoolQ train set (9,427 examples) is not in shared/data (>= 4 MiB, "
-                "MANIFEST.md); use split 'fewglue_train' for its 32-example FewGLUE subset, or "
-                "load('boolq', 'train', source='hub') on a networked machine, or put the "
-                "SuperGLUE BoolQ/train.jsonl there"
-            )
-        elif task in ("multirc",):
-            hint = (
-                "MultiRC is not in shared/data; put SuperGLUE's MultiRC/{train,val}.jsonl there "
-                "or use source='hub'"
-            )
-        else:
-            hint = "point REPRO_DATA_DIR at a copy of shared/data/ (MANIFEST.md)"
-        raise DataMissingError(f"[{task}] expected file not found: {path}. Fix: {hint}")
-    return read_jsonl(task, path, split)
+    folder = {RECORD: "ReCoRD", WSC: "WSC"}.get(task) or TASKS[task].folder
+    path = root / FILES[split].format(folder=folder)
+    if path.is_file():
+        if task == RECORD:
+            return read_record_jsonl(path, split)
+        if task == WSC:
+            return read_wsc_jsonl(path, split)
+        return read_jsonl(task, path, split)
+    parquet = hub_path(task, split)
+    rows = parquet_rows(root, parquet) if parquet else None
+    if rows is None:
+        looked = [str(path.relative_to(root))] + ([f"{parquet}/MANIFEST.json"] if parquet else [])
+        note = "" if parquet else " (FewGLUE has no such split for this task)" if split.startswith("fewglue") else ""
+        raise missing_split(task, split, root, looked, note)
+    return examples_from_hub(task, rows, split)
 
 
 def examples_from_hub(task: str, rows: Iterable[Mapping[str, Any]], split: str) -> list[Example]:
-    """Convert rows in the hub schema (text columns, idx, ClassLabel label)."""
-    split = normalize_split(split, SPLITS, task)
+    """Convert rows in the hub schema (text columns, idx, ClassLabel label; ReCoRD and WSC their own)."""
+    split = normalize_split(split, ("train", "dev") if task == RECORD else SPLITS, task)
+    rows = rows_of(rows)
+    if task == RECORD:
+        return [record_example(split, f"{row['idx']['passage']}-{row['idx']['query']}", row["passage"],
+                               row["query"], row["entities"], row["answers"]) for row in rows]
+    if task == WSC:
+        return wsc_examples(split, ((row["idx"], row, row["label"]) for row in rows))
     examples = []
-    for row in rows_of(rows):
+    for row in rows:
         idx = row["idx"]
         if isinstance(idx, Mapping):  # MultiRC
             idx = f"{idx['paragraph']}-{idx['question']}-{idx['answer']}"
         examples.append(make_example(task, split, idx, row, row["label"]))
     return examples
-
-
-def from_hub(task: str, split: str, hub_name: str = HUB_NAME) -> list[Example]:
-    """One SuperGLUE task from the HF hub (train / dev; needs network)."""
-    if task == RECORD:
-        split = normalize_split(split, tuple(HUB_SPLITS), task)
-        return [record_example(split, f"{row['idx']['passage']}-{row['idx']['query']}", row["passage"], row["query"],
-                               row["entities"], row["answers"])
-                for row in rows_of(hub_rows(hub_name, task, HUB_SPLITS[split]))]
-    if task == WSC:
-        split = normalize_split(split, tuple(HUB_SPLITS), task)
-        return wsc_examples(split, ((row["idx"], row, row["label"])
-                                    for row in rows_of(hub_rows(hub_name, WSC_HUB_CONFIG, HUB_SPLITS[split]))))
-    if task not in TASKS:
-        raise ValueError(f"unknown SuperGLUE task {task!r}; valid: {', '.join(TASKS)}")
-    split = normalize_split(split, tuple(HUB_SPLITS), task)
-    return examples_from_hub(task, hub_rows(hub_name, task, HUB_SPLITS[split]), split)

@@ -25,16 +25,6 @@ reproduce that.
 References: ``references`` holds every lexicalisation (evaluation uses all of them);
 ``meta['train_references']`` holds only those with comment == 'good', which is what PT trains
 on and what `repro.data.common.training_pairs` uses.
-
-Hub schema assumed (HF ``web_nlg``, config ``webnlg_challenge_2017``, from its dataset script /
-the TFDS community catalog page for huggingface:web_nlg): columns ``category`` (str), ``size``
-(int32), ``eid`` (str), ``modified_triple_sets`` = {``mtriple_set``: list of lists of
-``'subj | prop | obj'`` strings}, ``lex`` = {``comment``, ``lid``, ``text``, ``lang``: lists},
-``test_category`` (str), plus original_triple_sets/shape/shape_type/dbpedia_links/links.
-Nested fields are accepted both as dicts of lists (as above) and as lists of dicts (how recent
-`datasets` versions may return ``Sequence({...})`` features; `common.as_records`).
-Splits train (6,940) / dev (872) / test (4,615 = the three test files concatenated; we keep
-``test_category == 'testdata_with_lex'``).
 """
 
 from __future__ import annotations
@@ -47,20 +37,14 @@ from typing import Any, Iterable, Mapping, Sequence
 from .common import (
     DataMissingError,
     Example,
-    as_records,
-    rows_of,
-    hub_rows,
     malformed,
+    missing_split,
     normalize_split,
-    require_file,
     resolve_data_dir,
 )
 
 DATASET = "webnlg"
 SPLITS = ("train", "dev", "test", "test_seen", "test_unseen")
-HUB_NAME = "web_nlg"
-HUB_CONFIG = "webnlg_challenge_2017"
-HUB_TEST_CATEGORY = "testdata_with_lex"
 
 ROOT = "webnlg_challenge_2017"
 TEST_FILE = f"{ROOT}/test/testdata_with_lex.xml"
@@ -169,16 +153,15 @@ def read_xml(path: Path, split: str, leading_separator: bool = True) -> list[Exa
 
 
 def _split_files(root: Path, split: str) -> list[Path]:
+    from .catalog import options
+
     folder = root / ROOT / split
-    if not folder.is_dir():
-        raise DataMissingError(
-            f"[{DATASET}] expected folder not found: {folder} (WebNLG 2017 challenge {split} "
-            f"XML, 52 files). Fix: point REPRO_DATA_DIR at a copy of shared/data/ (MANIFEST.md) "
-            f"or get challenge_data_train_dev from the WebNLG 2017 challenge release."
-        )
     files = sorted(folder.glob("*triples/*.xml"))
-    if not files:
-        raise DataMissingError(f"[{DATASET}] no *triples/*.xml files under {folder}")
+    expected = [item.path for item in options(DATASET, split)[0].items]
+    lacking = [p for p in expected if not (root / p).is_file()]
+    if lacking:  # all 52 files or none: a partial folder would silently drop categories
+        note = f" ({len(lacking)} of the {len(expected)} challenge XML files are absent, e.g. {lacking[0]})"
+        raise missing_split(DATASET, split, root, [f"{ROOT}/{split}/*triples/*.xml"], note)
     return files
 
 
@@ -194,12 +177,9 @@ def load_webnlg(
             for path in _split_files(root, split)
             for ex in read_xml(path, split, leading_separator)
         ]
-    path = require_file(
-        root / TEST_FILE,
-        DATASET,
-        "point REPRO_DATA_DIR at a copy of shared/data/ (MANIFEST.md) or get "
-        "testdata_with_lex.xml from the WebNLG 2017 challenge release",
-    )
+    path = root / TEST_FILE
+    if not path.is_file():
+        raise missing_split(DATASET, split, root, [TEST_FILE])
     examples = read_xml(path, "test", leading_separator)
     if split == "test_seen":
         return [ex for ex in examples if ex.meta["seen"]]
@@ -240,54 +220,3 @@ def read_prefix_tuning_json(
             )
         )
     return examples
-
-
-# ---------------------------------------------------------------------------------------------
-# Hugging Face hub
-
-
-def _hub_sort_key(row: Mapping[str, Any]) -> tuple:
-    """Local file order: size folder, category file, eid (entries are Id1..IdN in each file)."""
-    return (int(row["size"]), row["category"], int(str(row["eid"]).lstrip("Id")))
-
-
-def examples_from_hub(
-    rows: Iterable[Mapping[str, Any]], split: str, leading_separator: bool = True
-) -> list[Example]:
-    """Convert rows in the hub schema (see module docstring) to examples.
-
-    test: keeps rows with test_category == 'testdata_with_lex' in their order (the official
-    order); train/dev: sorted into the local file order so both paths agree.
-    """
-    split = normalize_split(split, SPLITS, DATASET)
-    rows = rows_of(rows)
-    if split.startswith("test"):
-        rows = [r for r in rows if r.get("test_category") == HUB_TEST_CATEGORY]
-    else:
-        rows.sort(key=_hub_sort_key)
-    examples = []
-    for i, row in enumerate(rows):
-        msets = [r["mtriple_set"] for r in as_records(row["modified_triple_sets"])]
-        if len(msets) != 1:
-            raise malformed(f"hub:{HUB_NAME}/{split}", i, f"expected 1 mtriple_set, got {len(msets)}")
-        triples = [parse_triple(t) for t in msets[0]]
-        lexes = [(lex["comment"], lex["text"]) for lex in as_records(row["lex"])]
-        examples.append(
-            make_example(
-                split, row["category"], int(row["size"]), row["eid"], triples, lexes,
-                leading_separator,
-            )
-        )
-    if split == "test_seen":
-        return [ex for ex in examples if ex.meta["seen"]]
-    if split == "test_unseen":
-        return [ex for ex in examples if not ex.meta["seen"]]
-    return examples
-
-
-def from_hub(split: str, leading_separator: bool = True) -> list[Example]:
-    """WebNLG 2017 from the HF hub (needs network)."""
-    split = normalize_split(split, SPLITS, DATASET)
-    hub_split = "test" if split.startswith("test") else split
-    rows = hub_rows(HUB_NAME, HUB_CONFIG, hub_split)
-    return examples_from_hub(rows, split, leading_separator)

@@ -15,14 +15,14 @@ What exists offline (MANIFEST.md "XSum"):
   JSON lines without ids (split ``hf_fixture``).
 
 What does NOT exist offline: the article texts of train/validation/test (never on GitHub; built
-by the XSum download scripts) and ``XSum-WebArxiveUrls.txt`` (URL <-> BBC id), which carries the
-BBC section needed for the extrapolation splits. `load_xsum('train'|'dev'|'test')` reads
-``xsum/{train,validation,test}.jsonl`` (JSON lines with fields document, summary, id - the HF
-schema) when present and otherwise raises DataMissingError explaining exactly that and how to
-get them (``source='hub'``, or `export_hub_to_jsonl` on a networked machine).
+by the XSum download scripts) and ``XSum-WebArxiveUrls.txt`` (URL <-> BBC id, >= 4 MiB), which
+carries the BBC section needed for the extrapolation splits. `repro data fetch xsum` gets the
+articles as the hub's parquet conversion of ``EdinburghNLP/xsum`` (``xsum/parquet/default/<split>``;
+no original file of the texts is published), and `repro data fetch xsum_news_to_sports` (or
+``xsum_within_news``) also the URL file from EdinburghNLP/XSum, checked against its git blob id.
 
-Hub schema assumed (HF ``xsum`` / EdinburghNLP/xsum): string columns ``document``, ``summary``,
-``id``; splits train / validation / test.
+Hub schema (``EdinburghNLP/xsum`` parquet): string columns ``document``, ``summary``, ``id``;
+splits train / validation / test (204,045 / 11,332 / 11,334 rows, the official split).
 
 Extrapolation splits (paper section 6.4; the split code was never released, so this follows the
 construction recommended in implementation_notes.md section 6): the topic of an article is read
@@ -53,25 +53,25 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import urlparse
 
+from .catalog import hub_path
 from .common import (
     iter_jsonl,
     DataMissingError,
     Example,
-    hub_rows,
     rows_of,
     malformed,
+    missing_split,
     normalize_split,
+    parquet_rows,
     require_file,
     resolve_data_dir,
 )
 
 DATASET = "xsum"
 SPLITS = ("train", "dev", "test", "human_eval", "hf_fixture")
-HUB_NAME = "xsum"
-HUB_SPLITS = {"train": "train", "dev": "validation", "test": "test"}
+ARTICLE_SPLITS = ("train", "dev", "test")
 SPLIT_FILE = "xsum/XSum-TRAINING-DEV-TEST-SPLIT-90-5-5.json"
 OFFICIAL_SPLIT_KEYS = {"train": "train", "dev": "validation", "test": "test"}
-JSONL_FILES = {"train": "xsum/train.jsonl", "dev": "xsum/validation.jsonl", "test": "xsum/test.jsonl"}
 HUMAN_EVAL_FILE = "xsum/human_evaluation/xsum-human-evaluation-data.txt"
 GOLD_TEST_FILE = "xsum/model_predictions/gold-test-sentences.txt"
 FIXTURE_FILE = "xsum/samples/hf_transformers_fixture_sample.json"
@@ -82,6 +82,8 @@ WITHIN_NEWS_TRAIN = ("world", "uk", "business")
 #: BBC news section names that contain a dash and must not be cut at the first dash.
 COMPOUND_SECTIONS = ("entertainment-arts", "science-environment")
 EXTRAPOLATION_KINDS = ("news-to-sports", "within-news")
+#: extrapolation setting -> its dataset name in repro.data (and `repro data fetch`)
+EXTRAPOLATION_DATASETS = {"news-to-sports": "xsum_news_to_sports", "within-news": "xsum_within_news"}
 
 
 def make_example(doc_id: str, document: str, summary: str, extra: Mapping[str, Any] | None = None) -> Example:
@@ -166,60 +168,26 @@ def read_official_split(path: Path) -> dict[str, list[str]]:
     return {k: [str(x) for x in v] for k, v in data.items()}
 
 
-def _articles_missing(path: Path, split: str) -> DataMissingError:
-    return DataMissingError(
-        f"[{DATASET}] XSUM article texts for split {split!r} are not available offline: expected "
-        f"{path} (JSON lines with fields document, summary, id). shared/data only holds the "
-        f"official split ids, 50 human-evaluation test documents (split 'human_eval') and 10 "
-        f"HF fixture pairs (split 'hf_fixture'); see MANIFEST.md. Fix: on a networked machine "
-        f"use load('xsum', {split!r}, source='hub') (HF dataset 'xsum'), or write the file with "
-        f"repro.data.xsum.export_hub_to_jsonl({split!r}, '{path}'), or build it with the "
-        f"EdinburghNLP/XSum download/extraction scripts."
-    )
-
-
 def load_xsum(split: str, data_dir: str | Path | None = None) -> list[Example]:
     """XSUM examples (source = document, references = (summary,)) from local files."""
     split = normalize_split(split, SPLITS, DATASET)
     root = resolve_data_dir(data_dir, DATASET)
     if split == "human_eval":
-        return read_human_eval(require_file(root / HUMAN_EVAL_FILE, DATASET))
+        return read_human_eval(require_file(root / HUMAN_EVAL_FILE, DATASET, f"`repro data fetch xsum --split {split}`"))
     if split == "hf_fixture":
-        return read_jsonl(require_file(root / FIXTURE_FILE, DATASET), require_id=False)
-    path = root / JSONL_FILES[split]
-    if not path.is_file():
-        raise _articles_missing(path, split)
-    return read_jsonl(path)
-
-
-# ---------------------------------------------------------------------------------------------
-# Hugging Face hub
+        return read_jsonl(require_file(root / FIXTURE_FILE, DATASET, f"`repro data fetch xsum --split {split}`"),
+                          require_id=False)
+    rows = parquet_rows(root, hub_path(DATASET, split))
+    if rows is None:
+        raise missing_split(DATASET, split, root, [f"{hub_path(DATASET, split)}/MANIFEST.json"],
+                            " (the article texts are published only as the hub's parquet of EdinburghNLP/xsum)")
+    return examples_from_hub(rows, split)
 
 
 def examples_from_hub(rows: Iterable[Mapping[str, Any]], split: str) -> list[Example]:
     """Convert rows in the hub schema (document, summary, id)."""
     normalize_split(split, SPLITS, DATASET)
     return [make_example(r["id"], r["document"], r["summary"]) for r in rows_of(rows)]
-
-
-def from_hub(split: str, hub_name: str = HUB_NAME) -> list[Example]:
-    """XSUM from the HF hub (needs network)."""
-    split = normalize_split(split, ("train", "dev", "test"), DATASET)
-    return examples_from_hub(hub_rows(hub_name, None, HUB_SPLITS[split]), split)
-
-
-def export_hub_to_jsonl(split: str, path: str | Path, hub_name: str = HUB_NAME) -> int:
-    """Write the hub split as JSON lines (document, summary, id) for offline use; returns rows."""
-    split = normalize_split(split, ("train", "dev", "test"), DATASET)
-    rows = hub_rows(hub_name, None, HUB_SPLITS[split])
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    n = 0
-    with open(path, "w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps({"document": r["document"], "summary": r["summary"], "id": r["id"]}) + "\n")
-            n += 1
-    return n
 
 
 # ---------------------------------------------------------------------------------------------
@@ -354,16 +322,16 @@ def load_extrapolation_split(
 
     url_file defaults to ``<data_dir>/xsum/XSum-WebArxiveUrls.txt``, which is absent offline.
     """
-    root = resolve_data_dir(data_dir, DATASET)
+    if kind not in EXTRAPOLATION_KINDS:
+        raise ValueError(f"unknown extrapolation split {kind!r}; valid: {', '.join(EXTRAPOLATION_KINDS)}")
+    name = EXTRAPOLATION_DATASETS[kind]
+    root = resolve_data_dir(data_dir, name)
     url_path = Path(url_file) if url_file is not None else root / URL_FILE
-    require_file(
-        url_path,
-        f"{DATASET} {kind}",
-        "the XSum URL list (XSum-WebArxiveUrls.txt, >= 4 MiB) is not in shared/data "
-        "(MANIFEST.md 'Missing'); download it from https://github.com/EdinburghNLP/XSum "
-        "(XSum-Dataset/) and pass url_file= or place it at that path",
-    )
-    official = read_official_split(require_file(root / SPLIT_FILE, DATASET))
+    for path in (url_path, root / SPLIT_FILE):
+        if not path.is_file():
+            raise DataMissingError(f"[{name}] expected file not found: {path} (the BBC URL list gives each "
+                                   f"article's section). Fix: `repro data fetch {name}`")
+    official = read_official_split(root / SPLIT_FILE)
     return extrapolation_split(kind, read_url_file(url_path), official, test_from)
 
 
@@ -380,14 +348,13 @@ def load_xsum_extrapolation(
     kind: str,
     split: str,
     data_dir: str | Path | None = None,
-    source: str = "local",
     url_file: str | Path | None = None,
     test_from: str = "test",
 ) -> list[Example]:
     """Articles of one split (train/dev/test) of an extrapolation setting.
 
     Needs the URL file (see `load_extrapolation_split`) and the article texts of the official
-    split(s) involved (local JSONL via `load_xsum`, or ``source='hub'``).
+    split(s) involved (`load_xsum`); `repro data fetch xsum_news_to_sports --split S` gets them.
     """
     split = normalize_split(split, ("train", "dev", "test"), f"{DATASET} {kind}")
     plan = load_extrapolation_split(kind, data_dir, url_file, test_from)
@@ -398,5 +365,5 @@ def load_xsum_extrapolation(
         official_splits = [split]
     pool: list[Example] = []
     for s in official_splits:
-        pool.extend(from_hub(s) if source == "hub" else load_xsum(s, data_dir))
+        pool.extend(load_xsum(s, data_dir))
     return select_examples(pool, ids)
