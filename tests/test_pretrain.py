@@ -89,7 +89,7 @@ def test_hub_corpus_is_lazy_and_reports_offline_failure(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=load_dataset))
     corpus = load_corpus("wikitext-103")
-    assert calls == [("wikitext", "wikitext-103-raw-v1", "train")]
+    assert calls == [("Salesforce/wikitext", "wikitext-103-raw-v1", "train")]
     assert len(corpus.train) + len(corpus.valid) == 501  # headings and blank lines dropped
     assert "The game began development in 2010 ." in corpus.train + corpus.valid
 

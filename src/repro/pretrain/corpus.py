@@ -21,7 +21,7 @@ from pathlib import Path
 from . import PretrainError
 
 CORPUS_ENV = "REPRO_CORPUS_DIR"
-HUB_SOURCES = {"wikitext-103": ("wikitext", "wikitext-103-raw-v1")}
+HUB_SOURCES = {"wikitext-103": ("Salesforce/wikitext", "wikitext-103-raw-v1")}
 HOLDOUT_MODULUS = 100  # 1 in 100 paragraphs -> validation
 
 
