@@ -9,8 +9,11 @@
     method/           the trained artifact (methods.save: folded prefix / prompt / weights)
     outputs.txt       one generated text per evaluation input, in order
     metrics.json      written last and atomically: a run without it is unfinished
+    .lock             while a process trains it (repro.runlock: host, pid; removed on exit)
 
-A finished run is skipped unless `force=True`; an unfinished one resumes from its checkpoint.
+A finished run is skipped unless `force=True`; an unfinished one resumes from its checkpoint; one
+that another live process is training is skipped with a message (two `repro run` on one results
+directory, or overlapping shards, never train a run twice).
 
 Under `accelerate launch` (several processes) every process trains on its share of each batch;
 the main process alone writes files and decodes, the others wait for it.
@@ -319,6 +322,40 @@ def generation_options(spec: RunSpec, tokenizer, collator, encoder_decoder: bool
 
 
 def run(spec: RunSpec, results_dir: str | Path = "results", force: bool = False, progress: bool = True) -> Path:
+    """Train, decode and score one run into its run directory (skipped when finished, unless `force`).
+
+    While it trains, the run holds its directory's lock (`repro.runlock`: host and pid in
+    ``<run_dir>/.lock``, released on exit, taken over when its owner is dead); a run whose lock a live
+    process holds is skipped, with a message, and its directory left alone."""
+    from accelerate import PartialState
+
+    from repro.runlock import holder, try_lock
+
+    run_dir = Path(results_dir) / spec.reproduction / spec.scale / spec.run_id
+    metrics_path = run_dir / "metrics.json"
+    if metrics_path.exists() and not force:
+        return run_dir
+    state = PartialState()
+    lock = try_lock(run_dir) if state.is_main_process else None
+    held = [lock is not None]
+    if state.num_processes > 1:  # every process of an `accelerate launch` follows the main one
+        from accelerate.utils import broadcast_object_list
+
+        broadcast_object_list(held)
+    if not held[0]:
+        if state.is_main_process:
+            print(f"  skipped {spec.run_id}: another process is training it ({holder(run_dir)})", flush=True)
+        return run_dir
+    try:
+        if metrics_path.exists() and not force:  # finished by the process that held the lock before us
+            return run_dir
+        return _train_run(spec, run_dir, force, progress)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train_run(spec: RunSpec, run_dir: Path, force: bool, progress: bool) -> Path:
     import torch
     from accelerate import Accelerator
 
@@ -326,10 +363,7 @@ def run(spec: RunSpec, results_dir: str | Path = "results", force: bool = False,
     from repro.config import train_config
     from repro.train import decode, train
 
-    run_dir = Path(results_dir) / spec.reproduction / spec.scale / spec.run_id
     metrics_path = run_dir / "metrics.json"
-    if metrics_path.exists() and not force:
-        return run_dir
     accelerator = Accelerator()
     main = accelerator.is_main_process
     if force and main:
@@ -422,11 +456,16 @@ def run_reproduction(name: str, scale: str, results_dir: str | Path = "results",
         check_run_data(specs)
         return []
     main = PartialState().is_main_process  # one process, or the first of `accelerate launch`
-    done = []
+    done, skipped = [], []
     for i, spec in enumerate(specs, 1):
         if main:
             print(f"[{i}/{len(specs)}] {spec.run_id}", flush=True)
         done.append(run(spec, results_dir, force=force, progress=progress))
+        if not (done[-1] / "metrics.json").exists():  # another process holds it (run said so)
+            skipped.append(spec.run_id)
+    if skipped and main:
+        print(f"{len(skipped)} of {len(specs)} runs skipped: other processes were training them "
+              f"({', '.join(skipped)}); run again once they finish to aggregate everything", flush=True)
     return done
 
 
