@@ -23,6 +23,7 @@ SUBCOMMANDS = [
     "repro.probe",
     "repro.reporting.compute",
     "repro.data.fetch",
+    "repro.doctor",
 ]
 
 
