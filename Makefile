@@ -6,9 +6,12 @@ PY := $(VENV)/bin/python
 TORCH_PIN := torch==2.13.0
 SCALE ?=
 RESULTS_DIR ?= results
-# Data: the original files in ../shared/data when present; without it, runs read the Hugging Face
-# hub (repro.runner.data_source; REPRO_DATA_SOURCE=local|hub forces one).
-export REPRO_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data))
+# Data: runs read $(REPRO_DATA_DIR) (default data/ in the clone, git-ignored); `repro data fetch` fills
+# it with the original files, copying from the read-only ../shared/data when present (the mirror) and
+# downloading the rest (pinned, sha256-checked). Tests read the shared copy itself (metric vectors too).
+export REPRO_DATA_DIR ?= $(abspath data)
+export REPRO_DATA_MIRROR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data))
+TEST_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data))
 export REPRO_CORPUS_DIR ?= $(if $(wildcard ../shared/corpus),$(abspath ../shared/corpus))
 
 .PHONY: setup test bench pretrain-mini reproduce-table2 reproduce-all mini-lm-check figures notebooks clean-venv help
@@ -41,7 +44,7 @@ setup: $(VENV)/bin/activate
 	@$(PY) -c "import torch, transformers, peft; print('setup ok: torch', torch.__version__, '| transformers', transformers.__version__, '| peft', peft.__version__)"
 
 test:
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false $(PY) -m pytest -q
+	REPRO_DATA_DIR=$(TEST_DATA_DIR) HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false $(PY) -m pytest -q
 
 bench:
 	HF_HUB_OFFLINE=1 $(PY) -m repro.bench --out $(RESULTS_DIR)/bench $(BENCH_ARGS)
@@ -56,7 +59,11 @@ REPRODUCTIONS := $(notdir $(patsubst %/,%,$(dir $(wildcard reproductions/*/confi
 JOBS ?= 1
 # extra `repro run` flags, e.g. RUN_ARGS=--allow-known-failure (a scale its config marks known_failure)
 RUN_ARGS ?=
+# paper scale: `repro doctor` first (data, models, GPU memory, disk, Java, results dir; seconds), then
+# the data the runs read is fetched (skipping what is there)
 define reproduce
+	$(if $(filter paper,$(RUN_SCALE)),$(PY) -m repro.cli doctor --reproduction $(1) --scale paper --results-dir $(RESULTS_DIR))
+	$(PY) -m repro.cli data fetch --reproduction $(1) --scale $(RUN_SCALE)
 	$(PY) -m repro.cli run --reproduction $(1) --scale $(RUN_SCALE) --check-data $(RUN_ARGS) > /dev/null
 	$(if $(filter 1,$(JOBS)),$(PY) -m repro.cli run --reproduction $(1) --scale $(RUN_SCALE) --results-dir $(RESULTS_DIR) $(RUN_ARGS),\
 	mkdir -p $(RESULTS_DIR)/$(1)/$(RUN_SCALE); pids=(); for i in $$(seq 0 $$(( $(JOBS) - 1 ))); do \
@@ -80,6 +87,7 @@ reproduce-table2:
 # any other failure stops
 reproduce-all:
 	@start=$$(date +%s); skipped=(); for r in $(REPRODUCTIONS); do \
+	  $(PY) -m repro.cli data fetch --reproduction $$r --scale $(RUN_SCALE) --no-progress > /dev/null 2>&1; \
 	  $(PY) -m repro.cli run --reproduction $$r --scale $(RUN_SCALE) --check-data $(RUN_ARGS) > /dev/null; rc=$$?; \
 	  if [ $$rc = 3 ] || [ $$rc = 4 ]; then skipped+=($$r); continue; elif [ $$rc != 0 ]; then exit $$rc; fi; \
 	  $(MAKE) --no-print-directory reproduce-$$r || exit 1; done; \
@@ -91,6 +99,7 @@ reproduce-%: reproductions/%/config.yaml
 
 # Issue 6's evidence: E2E at mini scale with and without pretraining (the table2 mini E2E runs).
 mini-lm-check:
+	$(PY) -m repro.cli data fetch e2e
 	HF_HUB_OFFLINE=1 $(PY) -m repro.cli run --reproduction table2_table_to_text --scale mini --dataset e2e --results-dir $(RESULTS_DIR)
 	$(PY) -m repro.pretrain.usefulness --results-dir $(RESULTS_DIR)
 
