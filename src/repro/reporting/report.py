@@ -1,4 +1,4 @@
-"""Aggregate finished runs into a table: published numbers beside reproduced ones.
+"""Aggregate finished runs into tables: published numbers beside reproduced ones.
 
 Runs live in ``results/<reproduction>/<scale>/<run_id>/``. A finished run has ``metrics.json``
 (written last by :mod:`repro.runner`); a run directory without it is unfinished: it is ignored
@@ -20,17 +20,24 @@ metric that could not be computed) is skipped and named in the table's notes.
       versions: ["ACL 2021", "arXiv v1"]                # registry `version`s; the first is primary
       table: {"ACL 2021": "Table 2", "arXiv v1": "Table 1"}   # registry `table` per version
 
-Each table row is one (dataset, split, model, method, metric) the runs reproduced, with: the
-primary version's published value; each other version's value where it differs (blank where
-it is identical or not published); the reproduced mean ± sample standard deviation over
-seeds and the number of seeds; the difference reproduced − primary published value; and the
-registry citation.
+Two outputs:
+
+* ``table.md`` shows the runs **in the paper's layout** (:func:`paper_tables`): Li & Liang's Table 2
+  a row per method with E2E / WebNLG / DART column groups, Table 5 the same over E2E, Lester et
+  al.'s Table 3 a row per (task, metric) and a column per prompt set; each cell "reproduced mean ±
+  std (published)", and below each table, once, the scale, the model actually run, n seeds and
+  the sources (paper, version, table, URL).
+* ``table.csv`` is the long machine-readable record: one row per (dataset, split, model, method,
+  metric) and model loaded, with each version's published value (the other versions' only where
+  they differ from the primary one), the reproduced mean, sample std, n and seeds, the
+  difference reproduced − primary published value, and the registry citation.
 
 **Scale labelling rule**: a smoke or mini number never appears in a column labelled as the
-paper's setting. Below ``paper`` scale the reproduced column says the scale and the models
-actually loaded, e.g. ``reproduced (mini: models/gpt2-mini, not GPT-2 Medium)``, and the
-heading states the scale; the difference column is omitted at smoke scale (the numbers mean
-nothing) and labelled ``mini − published ACL 2021`` at mini scale.
+paper's setting. In table.csv the reproduced columns say the scale and the models actually
+loaded, e.g. ``reproduced (mini: models/gpt2-mini, not GPT-2 Medium)``; the difference column is
+omitted at smoke scale (the numbers mean nothing) and labelled ``mini − published ACL 2021`` at
+mini scale. table.md's columns name datasets and metrics only, and its captions say which model
+stood in for which ("models/gpt2-mini, standing in for GPT-2 Medium").
 
 ``repro aggregate --reproduction NAME --scale SCALE [--results-dir DIR]`` writes
 ``<results-dir>/<reproduction>/<scale>/table.md`` and ``table.csv`` (see :func:`add_parser`).
