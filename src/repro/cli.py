@@ -22,7 +22,7 @@ SUBCOMMANDS = [
     "repro.reporting.readme",
     "repro.probe",
     "repro.reporting.compute",
-    "repro.data.fetch",
+    "repro.data_cli",
     "repro.doctor",
 ]
 

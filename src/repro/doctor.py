@@ -114,7 +114,8 @@ def check_data(specs, net: Network) -> list[Row]:
     from repro.data import catalog
     from repro.data.catalog import HubSplit
     from repro.data.common import DATA_DIR_ENV
-    from repro.data.fetch import data_dir, fetch_command, run_data_needs, split_status
+    from repro.data.fetch import data_dir, fetch_command, split_status
+    from repro.data_cli import run_data_needs
 
     root = data_dir()
     rows, asked = [], {}
