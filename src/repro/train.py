@@ -279,15 +279,51 @@ def train(tuner, collator, pairs: list[tuple[str, str]], config: TrainConfig, ru
     return summary
 
 
+DECODE_ENGINES = ("ours", "generate")
+
+
+def decode_engine() -> str:
+    """`repro.decoding` ("ours", the default) or the model's own `generate` (REPRO_DECODE_ENGINE=generate,
+    the reference: same outputs, slower). An execution choice, not part of a run's config; provenance
+    records it."""
+    engine = os.environ.get("REPRO_DECODE_ENGINE", "ours")
+    if engine not in DECODE_ENGINES:
+        raise ConfigError(f"REPRO_DECODE_ENGINE={engine!r}; choose one of {DECODE_ENGINES}")
+    return engine
+
+
 @torch.no_grad()
-def decode(tuner, collator, sources: list[str], batch_size: int, progress: bool = True, **generation_kwargs) -> list[str]:
-    """Generate one output per source, in order, with every generation option explicit."""
+def decode(tuner, collator, sources: list[str], batch_size: int, progress: bool = True, engine: str | None = None,
+           **generation_kwargs) -> list[str]:
+    """Generate one output per source, in order, with every generation option explicit.
+
+    Inputs are decoded in order of their token length (so a batch carries little padding) and the
+    outputs put back in the input order."""
     from tqdm.auto import tqdm
 
+    from repro import decoding
+
+    engine = engine or decode_engine()
+    if engine == "generate" and generation_kwargs.get("length_normalization", "generated") != "generated":
+        raise ConfigError("length_normalization=full_sequence needs the repro decoding engine (transformers' "
+                          "generate divides by the generated length only); unset REPRO_DECODE_ENGINE")
+    kwargs = dict(generation_kwargs)
+    if engine == "generate":
+        kwargs.pop("length_normalization", None)
     tuner.eval()
     device = next(tuner.parameters()).device
-    outputs = []
-    for i in tqdm(range(0, len(sources), batch_size), desc="decode", disable=not progress, dynamic_ncols=True):
-        batch = collator.prompt_batch(sources[i:i + batch_size]).to(device)
-        outputs.extend(collator.decode(tuner.generate(batch.input_ids, batch.attention_mask, **generation_kwargs)))
+    lengths = [len(collator.source_ids(s)) for s in sources]
+    order = sorted(range(len(sources)), key=lambda i: (lengths[i], i))
+    outputs: list[str | None] = [None] * len(sources)
+    with tqdm(total=len(sources), desc="decode", disable=not progress, dynamic_ncols=True) as bar:
+        for start in range(0, len(order), batch_size):
+            chunk = order[start:start + batch_size]
+            batch = collator.prompt_batch([sources[i] for i in chunk]).to(device)
+            if engine == "ours":
+                ids = decoding.decode(tuner, batch.input_ids, batch.attention_mask, **kwargs)
+            else:
+                ids = tuner.generate(batch.input_ids, batch.attention_mask, **kwargs)
+            for i, text in zip(chunk, collator.decode(ids)):
+                outputs[i] = text
+            bar.update(len(chunk))
     return outputs

@@ -109,6 +109,18 @@ def lm_loss(model: nn.Module, hidden: torch.Tensor, labels: torch.Tensor, reduct
 
 
 @dataclass
+class Prefill:
+    """A decoder's state after its prompt, for `repro.decoding`: the cache (one row per input), the
+    attention mask over it, the last position's hidden state, and the prompt ids as `generate` would
+    hold them (what its logits processors read)."""
+
+    cache: Any
+    mask: torch.Tensor
+    last_hidden: torch.Tensor
+    prompt: torch.Tensor
+
+
+@dataclass
 class TunerOutput:
     loss: torch.Tensor | None = None
     logits: torch.Tensor | None = None
@@ -232,6 +244,20 @@ class Tuner(nn.Module):
         return output_logits(self.model, hidden)
 
     # ----------------------------------------------------------------- decoding
+    def decoding_rows(self, input_ids, attention_mask):
+        """The rows a decoding pass runs (PromptEnsemble: every input once per prompt)."""
+        return input_ids, attention_mask
+
+    def decoding_prefill(self, input_ids, attention_mask) -> Prefill:
+        """Decoder-only: the prompt ``[x; sep]`` (left-padded) through the steered model, once per input.
+        Positions as `generate` numbers them: the attention mask's running count, minus one."""
+        with self._injection():
+            inputs = self._encode_inputs(input_ids, attention_mask)
+            mask = inputs["attention_mask"]
+            positions = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 1)[:, -input_ids.shape[1]:]
+            out = self.model.base_model(**inputs, position_ids=positions, use_cache=True)
+        return Prefill(out.past_key_values, mask, out.last_hidden_state[:, -1], input_ids)
+
     @torch.no_grad()
     def generate(self, input_ids, attention_mask, **generation_kwargs) -> torch.Tensor:
         """Decode with the model's standard `generate`; every generation option must be passed explicitly.

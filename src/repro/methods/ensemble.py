@@ -60,6 +60,9 @@ class PromptEnsemble(Tuner):
         expanded = DynamicCache([(layer.keys[index], layer.values[index]) for layer in cache.layers])
         return {"input_ids": input_ids, "attention_mask": mask, "past_key_values": expanded}
 
+    def decoding_rows(self, input_ids, attention_mask):
+        return self.expand(input_ids, attention_mask)
+
     @torch.no_grad()
     def generate(self, input_ids, attention_mask, **generation_kwargs) -> torch.Tensor:
         """(B*K, L): every input decoded with every prompt, in one batched `generate`."""

@@ -138,5 +138,20 @@ class InfixTuning(Tuner):
                                   past_key_values=cache, **generation_kwargs)
         return out[:, 1:]
 
+    def decoding_prefill(self, input_ids, attention_mask):
+        """The infix cache over x, then the separator: the state `generate` starts from in `generate` above."""
+        from transformers import DynamicCache
+
+        from repro.methods.base import Prefill
+
+        if not bool(attention_mask[:, -1].all()):
+            raise ConfigError("infix decoding expects left-padded prompts ending with the separator")
+        kv, mask, _, _ = self.infix_cache(input_ids[:, :-1], attention_mask[:, :-1])
+        full = torch.cat([mask, attention_mask[:, -1:]], 1)
+        position = full.long().sum(-1, keepdim=True) - 1
+        out = self.model.base_model(input_ids=input_ids[:, -1:], attention_mask=full, past_key_values=DynamicCache(kv),
+                                    position_ids=position, use_cache=True)
+        return Prefill(out.past_key_values, full, out.last_hidden_state[:, -1], input_ids[:, -1:])
+
     def export_state_dict(self):
         return {"infix.embedding": self.infix_embedding.detach(), "infix.offsets": self.offsets.folded()}
