@@ -24,6 +24,7 @@ SUBCOMMANDS = [
     "repro.reporting.compute",
     "repro.data_cli",
     "repro.doctor",
+    "repro.export",
 ]
 
 
