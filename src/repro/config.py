@@ -23,9 +23,14 @@ scales:
 
 `limits` values are numbers for every dataset or {dataset: number}; `train_split` / `eval_split` are
 split names for every dataset or {dataset: split} (defaults train / test); `train_subset` / `eval_subset`
-say whether the first N or a fixed random N are kept (repro.runner.load_data).
+say whether the first N or a fixed random N are kept (repro.runner.load_data); `truncate_eval_sources:
+false` leaves decoding inputs uncut by `max_source_tokens` (T5X's infer_eval; training sources are still cut).
+`token_layout` (a scale key: one value or {dataset: value}) is `joined` (default) or `reference`: how a
+decoder's text is encoded around its end-of-sequence tokens (`repro.batches`). A decode block's
+`length_normalization` is `generated` or `full_sequence` (`repro.decoding`).
 `hyperparameters[dataset][row]` may hold training fields (`repro.train.TrainConfig`) and method
-options; they override the scale's `train` block and the row's options. Unknown keys anywhere are
+options; they override the scale's `train` block and the row's options. Its `seeds` replaces the
+scale's seeds for that row (a row no claim compares may run fewer). Unknown keys anywhere are
 errors that list the valid keys, as is a scale or dataset the reproduction does not define.
 """
 from __future__ import annotations
@@ -62,10 +67,11 @@ SCALES = ("smoke", "mini", "paper")
 TOP_KEYS = {"name", "title", "compare_to", "datasets", "rows", "models", "decode", "scales", "notes", "claims",
             "ensemble"}
 SCALE_KEYS = {"models", "model_datasets", "seeds", "train", "limits", "decode", "hyperparameters", "datasets", "eval_split",
-              "train_split", "notes", "lowdata", "known_failure"}
+              "train_split", "notes", "lowdata", "known_failure", "token_layout"}
 LOWDATA_KEYS = {"sizes", "samples", "train"}
 ROW_KEYS = {"method", "options", "source_prefix"}
-LIMIT_KEYS = {"train_pairs", "train_subset", "eval_inputs", "eval_subset", "max_source_tokens", "max_target_tokens"}
+LIMIT_KEYS = {"train_pairs", "train_subset", "eval_inputs", "eval_subset", "max_source_tokens", "max_target_tokens",
+              "truncate_eval_sources"}
 SUBSETS = ("first", "random")
 TRAIN_KEYS = {f.name for f in dataclasses.fields(TrainConfig)}
 
@@ -97,6 +103,9 @@ class RunSpec:
     # text put in front of every source, in training and decoding (`repro.batches.Collator`): the
     # reference's low-data fine-tuning inputs ' {lowdata_token} {src}' (implementation_notes §4.1)
     source_prefix: str = ""
+    # how a decoder's text is encoded around <eos> (repro.batches.TOKEN_LAYOUTS): "joined", or "reference"
+    # (the ids transformers 3.2 gives the reference's ' {x} {eos} {y} {eos}': a space token before each <eos>)
+    token_layout: str = "joined"
 
     @property
     def run_id(self) -> str:
@@ -114,10 +123,26 @@ class RunSpec:
         d = dataclasses.asdict(self)
         if not d["source_prefix"]:  # omitted when unused: runs made before the field existed keep their fingerprint
             del d["source_prefix"]
+        if d["token_layout"] == "joined":  # likewise
+            del d["token_layout"]
         return {**d, "run_id": self.run_id}
 
     def fingerprint(self) -> str:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+    def compute_key(self) -> str:
+        """What decides the run's numbers: its resolved config without the labels (reproduction, row and
+        model-row names). Runs with one key compute the same thing, so repro.runner computes them once."""
+        return compute_key_of(self.to_dict())
+
+
+LABEL_FIELDS = ("reproduction", "row", "model_row", "run_id", "fingerprint")
+
+
+def compute_key_of(resolved: dict) -> str:
+    """`RunSpec.compute_key` of a run directory's config.json."""
+    unlabelled = {k: v for k, v in resolved.items() if k not in LABEL_FIELDS}
+    return hashlib.sha256(json.dumps(unlabelled, sort_keys=True).encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -150,12 +175,13 @@ class Reproduction:
                 for row in self.raw["models"][model_row]:
                     row_spec = self.raw["rows"][row]
                     extra = dict((sc.get("hyperparameters") or {}).get(dataset, {}).get(row, {}))
+                    seeds = extra.pop("seeds", sc.get("seeds", [101]))  # a row no claim compares may run fewer
                     train = {**sc.get("train", {}), **{k: v for k, v in extra.items() if k in TRAIN_KEYS}}
                     options = {**row_spec.get("options", {}), **{k: v for k, v in extra.items() if k not in TRAIN_KEYS}}
                     options = with_class_labels(row_spec["method"], options, dataset)
                     limits = dataset_limits(sc.get("limits", {}), dataset)
                     for size, sample, size_train in lowdata_grid(sc.get("lowdata"), dataset, row):
-                        for seed in sc.get("seeds", [101]):
+                        for seed in seeds:
                             specs.append(RunSpec(
                                 reproduction=self.name, scale=scale, dataset=dataset, model_row=model_row,
                                 model_name=str(path), row=row, method=row_spec["method"], options=options,
@@ -165,7 +191,8 @@ class Reproduction:
                                 limits={**limits, **({"lowdata_size": size, "lowdata_sample": sample} if size else {})},
                                 seed=seed, eval_split=dataset_split(sc.get("eval_split"), dataset, "test"),
                                 train_split=dataset_split(sc.get("train_split"), dataset, "train"),
-                                source_prefix=dataset_split(row_spec.get("source_prefix"), dataset, "")))
+                                source_prefix=dataset_split(row_spec.get("source_prefix"), dataset, ""),
+                                token_layout=dataset_split(sc.get("token_layout"), dataset, "joined")))
         return specs
 
 
@@ -248,6 +275,7 @@ def validate(raw: dict, name: str) -> None:
         if nested:
             raise ConfigError(f"{name}: {where} has per-dataset blocks {nested} for datasets the reproduction "
                               f"does not define; it defines {raw['datasets']}")
+        check_length_normalization(f"{name}: {where}", decode)
     for scale, sc in raw["scales"].items():
         if scale not in SCALES:
             raise ConfigError(f"{name}: scale {scale!r} is not one of {SCALES}")
@@ -255,6 +283,7 @@ def validate(raw: dict, name: str) -> None:
         if "known_failure" in sc and not (isinstance(sc["known_failure"], str) and sc["known_failure"].strip()):
             raise ConfigError(f"{name}: scale {scale!r} known_failure must say why the scale fails (a string)")
         _check_keys(f"{name}: scale {scale!r} train", sc.get("train", {}), TRAIN_KEYS)
+        check_token_layout(f"{name}: scale {scale!r}", sc.get("token_layout"), raw["datasets"])
         _check_keys(f"{name}: scale {scale!r} limits", sc.get("limits", {}), LIMIT_KEYS)
         if sc.get("lowdata") is not None:
             low = sc["lowdata"]
@@ -289,8 +318,34 @@ def validate(raw: dict, name: str) -> None:
                 if row not in raw["rows"]:
                     raise ConfigError(f"{name}: hyperparameters for unknown row {row!r} ({dataset})")
                 method_cls = METHODS[raw["rows"][row]["method"]]
-                allowed = TRAIN_KEYS | {f.name for f in dataclasses.fields(method_cls.config_class)}
+                allowed = TRAIN_KEYS | {f.name for f in dataclasses.fields(method_cls.config_class)} | {"seeds"}
                 _check_keys(f"{name}: hyperparameters[{dataset}][{row}]", values, allowed)
+                if "seeds" in values and not (isinstance(values["seeds"], list) and values["seeds"]):
+                    raise ConfigError(f"{name}: hyperparameters[{dataset}][{row}].seeds must be a non-empty list")
+
+
+def check_length_normalization(where: str, decode: dict) -> None:
+    """A decode block's `length_normalization` (shared or per dataset) names a rule repro.decoding has."""
+    from repro.decoding import LENGTH_NORMALIZATIONS
+
+    for block, options in [("", decode)] + [(f" {k}", v) for k, v in decode.items() if isinstance(v, dict)]:
+        rule = options.get("length_normalization", "generated")
+        if rule not in LENGTH_NORMALIZATIONS:
+            raise ConfigError(f"{where}{block}: length_normalization={rule!r}; choose one of {LENGTH_NORMALIZATIONS}")
+
+
+def check_token_layout(where: str, value, datasets: list[str]) -> None:
+    """A scale's `token_layout`: one of repro.batches.TOKEN_LAYOUTS, or {dataset: layout}."""
+    from repro.batches import TOKEN_LAYOUTS
+
+    if value is None:
+        return
+    values = value if isinstance(value, dict) else {"(all)": value}
+    unknown = sorted(set(values) - set(datasets) - {"(all)"})
+    bad = sorted(str(v) for v in values.values() if v not in TOKEN_LAYOUTS)
+    if unknown or bad:
+        raise ConfigError(f"{where}: token_layout must be one of {TOKEN_LAYOUTS} or {{dataset: layout}} over "
+                          f"{datasets}; got {value!r}")
 
 
 def load_reproduction(name_or_path: str) -> Reproduction:

@@ -28,7 +28,9 @@ def run_data_needs(specs) -> list[tuple[str, str]]:
     for spec in specs:
         pairs += [(spec.dataset, spec.train_split), (spec.dataset, spec.eval_split)]
         config = train_config(spec)
-        if config.select_metric:
+        # selection reads select_split: on a dev metric, or on the dev loss of a run that is not low-data
+        # (a low-data run selects on its sampler's dev pairs, drawn from its training split)
+        if config.select_metric or (config.select_every and "lowdata_size" not in spec.limits):
             pairs.append((spec.dataset, config.select_split))
     from repro.data import splits as dataset_splits
     from repro.data.common import normalize_split

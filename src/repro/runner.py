@@ -130,21 +130,24 @@ def load_data(spec: RunSpec):
 
 
 def dev_pairs(spec: RunSpec) -> list[tuple[str, str]]:
-    """The pairs a run selects its checkpoint on (`select_every`): the low-data sampler's dev set,
-    round(0.3 * size) pairs disjoint from the sampled training set (Li & Liang §6.3)."""
-    from repro.methods import ConfigError
+    """The pairs a run selects its checkpoint on by dev loss (`select_every` without a `select_metric`):
+    a low-data run's sampler dev set, round(0.3 * size) pairs disjoint from its training set (Li & Liang
+    §6.3); any other run's `select_inputs` random inputs of its `select_split` (all of them when 0), every
+    reference of each as a pair, the same subset for every row and seed."""
+    from repro.config import train_config
+    from repro.data import load, training_pairs
 
-    if "lowdata_size" not in spec.limits:
-        raise ConfigError(f"{spec.run_id}: select_every is set but the run has no dev set to select on; "
-                          "only low-data runs (a `lowdata` block) have one - set select_every: 0")
-    return list(_lowdata_sample(spec).dev)
+    if "lowdata_size" in spec.limits:
+        return list(_lowdata_sample(spec).dev)
+    config = train_config(spec)
+    return training_pairs(subset(load(spec.dataset, config.select_split), config.select_inputs or None, "random"))
 
 
 def selection_metric(spec: RunSpec, collator, tokenizer, encoder_decoder: bool):
     """tuner -> (name, value) of the run's `select_metric` on its selection examples (`select_split`, the first
     `select_inputs`), decoded with the run's own decode settings and scored by its own scorer.
-    "task" picks the first metric the scorer reports (acc for most SuperGLUE tasks, F1a for MultiRC,
-    EM for ReCoRD). The examples are loaded once, here."""
+    "task" is the mean of the metrics the scorer reports (`task_metric`: acc for most SuperGLUE tasks,
+    acc and F1 for CB, F1a and EM for MultiRC, EM and F1 for ReCoRD). The examples are loaded once, here."""
     from repro.config import train_config
     from repro.data import load
     from repro.methods import ConfigError
@@ -158,13 +161,31 @@ def selection_metric(spec: RunSpec, collator, tokenizer, encoder_decoder: bool):
         outputs = decode(tuner, collator, [ex.source for ex in examples], batch_size, progress=False, **generation)
         rows = [row for row in score(spec, outputs, examples) if row.get("value") is not None]
         values = {row["metric"]: row["value"] for row in rows}
-        name = rows[0]["metric"] if config.select_metric == "task" else config.select_metric
+        if config.select_metric == "task":
+            return task_metric(rows)
+        name = config.select_metric
         if name not in values or "lower better" in name:
             raise ConfigError(f"select_metric={config.select_metric!r}: selection maximizes one of the metrics "
                               f"{spec.dataset} is scored with, {sorted(v for v in values if 'lower better' not in v)}")
         return name, values[name]
 
     return metric
+
+
+def task_metric(rows: list[dict]) -> tuple[str, float]:
+    """(name, value) of `select_metric: task` from a run's score rows: the mean of the higher-better
+    metrics of the first split scored, as Lester et al. §3 early-stop ("the default metric for the
+    dataset, or the average of metrics for datasets evaluated with multiple metrics"). One metric keeps
+    its name (acc); several are named mean(acc,F1)."""
+    from repro.methods import ConfigError
+
+    split = rows[0]["split"] if rows else None
+    chosen = [row for row in rows if row["split"] == split and "lower better" not in row["metric"]]
+    if not chosen:
+        raise ConfigError("select_metric='task': the run's scorer reports no higher-better metric to select on")
+    names = [row["metric"] for row in chosen]
+    name = names[0] if len(names) == 1 else f"mean({','.join(names)})"
+    return name, sum(row["value"] for row in chosen) / len(chosen)
 
 
 def _lowdata_sample(spec: RunSpec):
@@ -296,6 +317,10 @@ def check_positions(spec: RunSpec, tuner) -> None:
 
     config = tuner.model.config
     limit = getattr(config, "n_positions", None) or getattr(config, "max_position_embeddings", None)
+    if limit and spec.limits.get("truncate_eval_sources") is False:
+        raise ConfigError(f"{spec.run_id}: truncate_eval_sources: false leaves evaluation sources uncut, which "
+                          f"{spec.model_name}'s {limit} learned positions cannot take; it is for models with "
+                          "relative positions (T5, Lester's setting)")
     extra = next((getattr(tuner, name) for name in ("prefix_length", "prompt_length", "infix_length")
                   if getattr(tuner, name, None)), 0)
     needed = positions_needed(spec, extra, tuner.is_encoder_decoder)
@@ -305,11 +330,13 @@ def check_positions(spec: RunSpec, tuner) -> None:
 
 
 def collator_for(spec: RunSpec, tokenizer, encoder_decoder: bool):
-    """The run's `Collator`: its token limits and source prefix."""
+    """The run's `Collator`: its token limits, source prefix, token layout, and whether decoding prompts
+    are cut like training sources (`truncate_eval_sources`, default true)."""
     from repro.batches import Collator
 
     return Collator(tokenizer, encoder_decoder, spec.limits.get("max_source_tokens"),
-                    spec.limits.get("max_target_tokens"), spec.source_prefix)
+                    spec.limits.get("max_target_tokens"), spec.source_prefix, token_layout=spec.token_layout,
+                    truncate_prompts=spec.limits.get("truncate_eval_sources", True))
 
 
 def generation_options(spec: RunSpec, tokenizer, collator, encoder_decoder: bool) -> tuple[int, dict]:
@@ -339,6 +366,13 @@ def run(spec: RunSpec, results_dir: str | Path = "results", force: bool = False,
     if metrics_path.exists() and not force:
         return run_dir
     state = PartialState()
+    twin = None if force else find_twin(spec, Path(results_dir))
+    if twin is not None:
+        if state.is_main_process:
+            link_run(spec, run_dir, twin)
+            print(f"  {spec.run_id}: the same run as {twin.relative_to(results_dir)} (same config but for its labels): "
+                  "linked, not recomputed", flush=True)
+        return run_dir
     lock = try_lock(run_dir) if state.is_main_process else None
     held = [lock is not None]
     if state.num_processes > 1:  # every process of an `accelerate launch` follows the main one
@@ -358,6 +392,48 @@ def run(spec: RunSpec, results_dir: str | Path = "results", force: bool = False,
             lock.release()
 
 
+SHARED_FILES = ("provenance.json", "train_log.jsonl", "outputs.txt", "method")
+SHARED_NOTE = "shared.json"
+
+
+def find_twin(spec: RunSpec, results_dir: Path) -> Path | None:
+    """A finished run of this scale, in any reproduction, that computed what `spec` would (same
+    `compute_key`), and is itself computed, not linked; None when there is none."""
+    from repro.config import compute_key_of
+
+    key = spec.compute_key()
+    own = results_dir / spec.reproduction / spec.scale / spec.run_id
+    for config in sorted(results_dir.glob(f"*/{spec.scale}/*/config.json")):
+        run_dir = config.parent
+        if run_dir == own or not (run_dir / "metrics.json").is_file() or (run_dir / SHARED_NOTE).exists():
+            continue
+        try:
+            if compute_key_of(json.loads(config.read_text())) == key:
+                return run_dir
+        except (json.JSONDecodeError, OSError):
+            continue
+    return None
+
+
+def link_run(spec: RunSpec, run_dir: Path, twin: Path) -> None:
+    """`run_dir` holds its own config.json and metrics.json (the twin's scores under this run's labels)
+    and relative links to the twin's other files, with a note naming the twin; metrics.json, which
+    marks a run finished, comes last."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _write_json(run_dir / "config.json", {**spec.to_dict(), "fingerprint": spec.fingerprint()})
+    _write_json(run_dir / SHARED_NOTE, {"computed_in": os.path.relpath(twin, run_dir), "compute_key": spec.compute_key(),
+                                        "note": "the same run as computed_in (its config differs only in labels); "
+                                                "the files here are links to it"})
+    for name in SHARED_FILES:
+        target, link = twin / name, run_dir / name
+        if target.exists() and not link.exists():
+            os.symlink(os.path.relpath(target, run_dir), link)
+    metrics = json.loads((twin / "metrics.json").read_text())
+    metrics.update(reproduction=spec.reproduction, run_id=spec.run_id,
+                   row={"dataset": registry_dataset(spec), "model": spec.model_row, "method": spec.row})
+    _write_json(run_dir / "metrics.json", metrics)
+
+
 def _train_run(spec: RunSpec, run_dir: Path, force: bool, progress: bool) -> Path:
     import torch
     from accelerate import Accelerator
@@ -370,6 +446,11 @@ def _train_run(spec: RunSpec, run_dir: Path, force: bool, progress: bool) -> Pat
     accelerator = Accelerator()
     main = accelerator.is_main_process
     if force and main:
+        if (run_dir / SHARED_NOTE).exists():  # a linked run: drop the links, never write through them
+            for name in (*SHARED_FILES, SHARED_NOTE):
+                path = run_dir / name
+                if path.is_symlink() or name == SHARED_NOTE:
+                    path.unlink(missing_ok=True)
         metrics_path.unlink(missing_ok=True)
         (run_dir / "checkpoint.pt").unlink(missing_ok=True)
         (run_dir / "train_log.jsonl").unlink(missing_ok=True)
@@ -391,7 +472,7 @@ def _train_run(spec: RunSpec, run_dir: Path, force: bool, progress: bool) -> Pat
     collator = collator_for(spec, tokenizer, encoder_decoder)
     config = train_config(spec)
     summary = train(tuner, collator, pairs, config, run_dir, progress=progress, accelerator=accelerator,
-                    dev_pairs=dev_pairs(spec) if config.select_every and not config.select_metric else None,
+                    dev_pairs=dev_pairs(spec) if config.selects and not config.select_metric else None,
                     dev_metric=selection_metric(spec, collator, tokenizer, encoder_decoder)
                     if config.select_metric else None)
     if not main:

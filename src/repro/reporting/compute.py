@@ -27,14 +27,16 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def run_costs(results_dir: str | Path, scale: str) -> dict[str, list[dict]]:
-    """reproduction -> one record per finished run (metrics.json and provenance.json present)."""
+    """reproduction -> one record per finished run (metrics.json and provenance.json present). A run
+    linked to the same run of another reproduction (repro.runner.link_run: shared.json) cost nothing
+    and counts where it was computed."""
     check_scale(scale)
     if not Path(results_dir).is_dir():
         raise ValueError(f"no results directory {results_dir}; run `make reproduce-<name> SCALE={scale}` first")
     costs: dict[str, list[dict]] = {}
     for prov_path in sorted(Path(results_dir).glob(f"*/{scale}/*/provenance.json")):
-        if not (prov_path.parent / "metrics.json").exists():
-            continue  # unfinished
+        if not (prov_path.parent / "metrics.json").exists() or (prov_path.parent / "shared.json").exists():
+            continue  # unfinished, or computed once elsewhere
         prov = json.loads(prov_path.read_text())
         load = prov.get("load_average")
         costs.setdefault(prov_path.parents[2].name, []).append({
