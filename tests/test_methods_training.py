@@ -13,7 +13,9 @@ METHOD_SETUPS = {
     "prompt_lstm": ({"prompt_length": 20, "reparameterization": "lstm", "mid_dim": 32}, 3e-2),
     "finetune": ({}, 3e-2),
     "finetune_top2": ({"top_layers": 1}, 3e-2),
-    "adapter": ({"bottleneck": 8}, 3e-2),
+    # the memorization check runs without GPT-2's dropout, which the reference (and so our default) has on
+    # for adapters: with it the tiny GPT-2 ends at 1.45 after 150 steps, without it under 1.0 in 24
+    "adapter": ({"bottleneck": 8, "base_model_dropout": False}, 3e-2),
     "lora": ({"r": 4}, 3e-2),
 }
 # Loss every method must get under within 150 steps (token mean; it starts near ln 64 = 4.16).
@@ -132,11 +134,12 @@ def test_lora_starts_at_the_base_model():
 
 
 def test_adapter_starts_at_the_base_model_and_changes_with_training():
+    """With init: zero_up (the default is the reference's N(0, 0.02) for both projections)."""
     model = tiny_bart(init_std=0.2)
     src, mask, labels = eight_examples("bart")
     with torch.no_grad():
         before = model(input_ids=src, attention_mask=mask, labels=labels).logits
-        tuner = methods.build(model, "adapter", {"bottleneck": 4}).eval()
+        tuner = methods.build(model, "adapter", {"bottleneck": 4, "init": "zero_up"}).eval()
         assert torch.allclose(tuner.logits(src, mask, labels), before, atol=1e-6)
         for adapter in tuner.adapters:
             adapter.up.weight.normal_()

@@ -82,6 +82,7 @@ class DiesAfter:
 
 @needs_data
 @pytest.mark.parametrize("optimizer,schedule,select_every", [("adamw", "linear", 0), ("adafactor", "constant", 0),
+                                                             ("adafactor_t5x", "constant", 0),
                                                              ("adamw", "linear", 3)])
 def test_resumed_training_equals_uninterrupted(tmp_path, bpe_tokenizer, e2e_pairs, optimizer, schedule, select_every):
     config = TrainConfig(learning_rate=1e-2, epochs=2, batch_size=4, checkpoint_every=2, seed=3,

@@ -2,14 +2,29 @@
 
 Decoder-only (GPT-2), as the reference data format (implementation_notes §7.2): the sequence is
 ``x <eos> y <eos>``, text encoded with a leading space, labels -100 over x and the separator,
-right-padded for training. Prompts for decoding are ``x <eos>``, left-padded. (The reference
-encodes the whole string ``' {x} {eos} {y} {eos}'`` with transformers 3, which strips the spaces
-around special tokens; encoding ``' x'`` and ``' y'`` separately gives the same ids.)
+right-padded for training. Prompts for decoding are ``x <eos>``, left-padded.
+
+`token_layout` says how the text around each ``<eos>`` is encoded:
+
+* ``joined`` (default): ``' x'`` and ``' y'`` are encoded on their own and ``<eos>`` follows each,
+  with no token for the space before it.
+* ``reference``: the ids of the reference's string ``' {x} {eos} {y} {eos}'`` (training) and
+  ``' {x} {eos}'`` (decoding prompt) as its transformers 3.2 tokenizes them: the text is split at
+  the special token and each piece, ``' x '`` and ``' y '``, BPE-encoded as it is, so a separate
+  space token (GPT-2's ``Ġ``, id 220) comes before every ``<eos>`` and is a target token the model
+  learns to emit. 3.2's GPT-2 tokenizer makes ``<|endoftext|>`` an ``AddedToken(lstrip=False,
+  rstrip=False)`` (tokenization_gpt2.py), and ``split_on_token`` strips the text beside such a
+  token only when it says so (tokenization_utils.py); the space is not stripped.
 
 Encoder-decoder (BART): the tokenizer's own special tokens around source and target
 (``<s> x </s>``), as `prepare_seq2seq_batch` in the reference's seq2seq code.
 
-Sources longer than `max_source_tokens` are truncated (XSUM: 512 BPE tokens, the paper's setting).
+Sources longer than `max_source_tokens` are truncated (XSUM: 512 BPE tokens, the paper's setting);
+encoder-decoder sources and targets longer than their limit keep their end token (``</s>``), as
+`prepare_seq2seq_batch(..., truncation=True)` cuts the text and then adds the special tokens (T5X /
+seqio likewise append EOS after trimming). `truncate_prompts=False` leaves decoding prompts whole
+(T5X's `infer_eval` computes its feature lengths from the data: Lester's evaluation inputs are
+never cut), while training sources are still cut.
 A `source_prefix` is put in front of every source, separated by a space, before encoding and
 truncation (the reference's low-data fine-tuning inputs ``' {lowdata_token} {src} {bos} ...'``).
 """
@@ -33,8 +48,20 @@ class Batch:
         return {"input_ids": self.input_ids, "attention_mask": self.attention_mask, "labels": self.labels}
 
 
-def _encode(tokenizer, text: str, special: bool) -> list[int]:
-    return tokenizer(text if special else " " + text.strip(), add_special_tokens=special)["input_ids"]
+TOKEN_LAYOUTS = ("joined", "reference")
+
+
+def _encode(tokenizer, text: str, special: bool, trailing_space: bool = False) -> list[int]:
+    if special:
+        return tokenizer(text, add_special_tokens=True)["input_ids"]
+    return tokenizer(" " + text.strip() + (" " if trailing_space else ""), add_special_tokens=False)["input_ids"]
+
+
+def _cut(ids: list[int], limit: int | None, keep_end: bool) -> list[int]:
+    """The first `limit` ids; with `keep_end`, the last id (an end token) stays in the last place."""
+    if not limit or len(ids) <= limit:
+        return ids
+    return ids[:limit - 1] + [ids[-1]] if keep_end else ids[:limit]
 
 
 def _pad(rows: list[list[int]], value: int, left: bool) -> torch.Tensor:
@@ -46,29 +73,32 @@ class Collator:
     """Builds training batches and decoding prompts for one tokenizer and architecture."""
 
     def __init__(self, tokenizer, encoder_decoder: bool, max_source_tokens: int | None = None,
-                 max_target_tokens: int | None = None, source_prefix: str = ""):
+                 max_target_tokens: int | None = None, source_prefix: str = "", token_layout: str = "joined",
+                 truncate_prompts: bool = True):
+        if token_layout not in TOKEN_LAYOUTS:
+            raise ValueError(f"token_layout={token_layout!r}; choose one of {TOKEN_LAYOUTS}")
         self.tokenizer, self.encoder_decoder = tokenizer, encoder_decoder
         self.source_prefix = source_prefix.strip()
         self.max_source, self.max_target = max_source_tokens, max_target_tokens
+        self.space_before_eos = token_layout == "reference"  # decoder-only; BART's specials are its own
+        self.truncate_prompts = truncate_prompts
         self.eos = tokenizer.eos_token_id
         self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos
 
-    def source_ids(self, source: str) -> list[int]:
+    def source_ids(self, source: str, truncate: bool = True) -> list[int]:
         if self.source_prefix:
             source = f"{self.source_prefix} {source.strip()}"
+        limit = self.max_source if truncate else None
         if self.encoder_decoder:
-            ids = _encode(self.tokenizer, source, special=True)
-            return ids[:self.max_source - 1] + [ids[-1]] if self.max_source and len(ids) > self.max_source else ids
-        ids = _encode(self.tokenizer, source, special=False)[:self.max_source] if self.max_source else \
-            _encode(self.tokenizer, source, special=False)
-        return ids + [self.eos]
+            return _cut(_encode(self.tokenizer, source, special=True), limit, keep_end=True)
+        return _cut(_encode(self.tokenizer, source, special=False, trailing_space=self.space_before_eos), limit,
+                    keep_end=False) + [self.eos]
 
     def target_ids(self, target: str) -> list[int]:
         if self.encoder_decoder:
-            ids = _encode(self.tokenizer, target, special=True)
-        else:
-            ids = _encode(self.tokenizer, target, special=False) + [self.eos]
-        return ids[:self.max_target] if self.max_target else ids
+            return _cut(_encode(self.tokenizer, target, special=True), self.max_target, keep_end=True)
+        ids = _encode(self.tokenizer, target, special=False, trailing_space=self.space_before_eos) + [self.eos]
+        return _cut(ids, self.max_target, keep_end=False)
 
     def train_batch(self, pairs: list[tuple[str, str]]) -> Batch:
         if self.encoder_decoder:
@@ -87,7 +117,7 @@ class Collator:
 
     def prompt_batch(self, sources: list[str]) -> Batch:
         """Decoding inputs: the source (BART, right-padded) or the prompt ``x <eos>`` (GPT-2, left-padded)."""
-        rows = [self.source_ids(s) for s in sources]
+        rows = [self.source_ids(s, truncate=self.truncate_prompts) for s in sources]
         left = not self.encoder_decoder
         return Batch(_pad(rows, self.pad, left=left), _pad([[1] * len(r) for r in rows], 0, left=left))
 

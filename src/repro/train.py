@@ -35,11 +35,82 @@ from repro.methods.base import ConfigError
 CHECKPOINT = "checkpoint.pt"
 
 
-OPTIMIZERS = ("adamw", "adafactor")
+OPTIMIZERS = ("adamw", "adafactor", "adafactor_t5x")
 SCHEDULES = ("linear", "constant")
 
 
+class T5XAdafactor(torch.optim.Optimizer):
+    """T5X's Adafactor (`t5x/adafactor.py`, `apply_param_gradient`) as the prompt-tuning configs set it
+    (`configs/models/t5_1_1_prompt.gin`: decay_rate 0.8, step_offset 0, no parameter scaling, weight
+    decay 1e-5; T5X's defaults for the rest: no momentum, update clipping 1.0, epsilon1 1e-30,
+    min_dim_size_to_factor 128, no global gradient clipping). Where it differs from HF's `Adafactor`:
+
+    * weight decay is not scaled by the learning rate: p <- (1 - weight_decay) * p - lr * update
+      (HF: p <- p - weight_decay * lr * p - lr * update);
+    * the second moment of a matrix is factored only when its two largest dimensions are both at least
+      `min_dim_size_to_factor` (T5X's heuristic, which a matrix's factor rule always falls back to):
+      a 100 x d prompt keeps a full second moment, a 150 x d one is factored (HF factors every matrix).
+
+    Step t (1-based): decay = 1 - t^-0.8; v = decay * v + (1 - decay) * (g^2 + epsilon1) (full, or as
+    the row and column means); update = g / sqrt(v) divided by max(1, rms(update) / clipping_threshold).
+    """
+
+    def __init__(self, params, lr: float, weight_decay: float = 0.0, decay_rate: float = 0.8,
+                 clipping_threshold: float | None = 1.0, epsilon1: float = 1e-30, min_dim_size_to_factor: int = 128):
+        super().__init__(params, dict(lr=lr, weight_decay=weight_decay, decay_rate=decay_rate,
+                                      clipping_threshold=clipping_threshold, epsilon1=epsilon1,
+                                      min_dim_size_to_factor=min_dim_size_to_factor))
+
+    @staticmethod
+    def factored_dims(shape, min_dim: int) -> tuple[int, int] | None:
+        """(row dim, column dim) to factor over, or None: T5X's `_factored_dims`."""
+        if len(shape) < 2:
+            return None
+        order = sorted(range(len(shape)), key=lambda i: shape[i])  # numpy's stable argsort
+        if shape[order[-2]] < min_dim:
+            return None
+        return order[-2], order[-1]
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                grad = p.grad.float()
+                state = self.state[p]
+                dims = self.factored_dims(tuple(p.shape), group["min_dim_size_to_factor"])
+                if not state:
+                    state["step"] = 0
+                    if dims is None:
+                        state["v"] = torch.zeros_like(grad)
+                    else:
+                        state["v_row"] = torch.zeros_like(grad).mean(dims[1])
+                        state["v_col"] = torch.zeros_like(grad).mean(dims[0])
+                state["step"] += 1
+                decay = 1.0 - state["step"] ** -group["decay_rate"]
+                grad_sqr = grad * grad + group["epsilon1"]
+                if dims is None:
+                    state["v"].mul_(decay).add_(grad_sqr, alpha=1 - decay)
+                    update = grad * state["v"].rsqrt()
+                else:
+                    row_dim, col_dim = dims
+                    state["v_row"].mul_(decay).add_(grad_sqr.mean(col_dim), alpha=1 - decay)
+                    state["v_col"].mul_(decay).add_(grad_sqr.mean(row_dim), alpha=1 - decay)
+                    # v_row lost col_dim: the row dim's index in it shifts down if it came after
+                    reduced_row = row_dim - (col_dim < row_dim)
+                    row_factor = (state["v_row"] / state["v_row"].mean(reduced_row, keepdim=True)).rsqrt()
+                    update = grad * row_factor.unsqueeze(col_dim) * state["v_col"].rsqrt().unsqueeze(row_dim)
+                if group["clipping_threshold"] is not None:
+                    rms = update.pow(2).mean().sqrt()
+                    update = update / torch.clamp(rms / group["clipping_threshold"], min=1.0)
+                new = p.float() * (1.0 - group["weight_decay"]) - group["lr"] * update
+                p.copy_(new.to(p.dtype))
+
+
 def make_optimizer(params, config: "TrainConfig"):
+    if config.optimizer == "adafactor_t5x":
+        return T5XAdafactor(params, lr=config.learning_rate, weight_decay=config.weight_decay)
     if config.optimizer == "adafactor":
         from transformers.optimization import Adafactor
 
@@ -68,17 +139,23 @@ class TrainConfig:
     weight_decay: float = 0.0
     seed: int = 101
     checkpoint_every: int = 500  # optimizer steps; 0 = only at the end
-    # "adamw" (Prefix-Tuning: betas 0.9/0.999, eps 1e-8) or "adafactor" (Lester et al. 2021 §3:
-    # no parameter scaling, beta2 decay 0.8, weight decay 1e-5 via `weight_decay`, clipping 1.0)
+    # "adamw" (Prefix-Tuning: betas 0.9/0.999, eps 1e-8), "adafactor" (HF's: no parameter scaling, beta2
+    # decay 0.8, update clipping 1.0, weight decay `weight_decay` scaled by the learning rate, every matrix
+    # factored) or "adafactor_t5x" (T5X's, as Lester's prompt-tuning configs: `T5XAdafactor`)
     optimizer: str = "adamw"
     schedule: str = "linear"  # "linear" (warmup then linear decay to 0) or "constant" (after warmup; Lester)
     # every N steps (and at the end) score the dev pairs and end with the lowest-dev-loss state;
     # 0 = end with the last step (the reference's low-data runs: 50)
     select_every: int = 0
+    # also select at the end of every epoch (and at the end): Lightning's validation, once per epoch,
+    # in Li & Liang's XSUM code (val ROUGE-2 on 500 articles)
+    select_every_epoch: bool = False
     # what selection scores: "" = the dev loss (above); a metric name ("ROUGE-2", "acc", ...) or
-    # "task" (the first metric the dataset's scorer reports: acc, F1a, EM) = that metric of the run's
-    # own decoding of `select_split`'s first `select_inputs` examples (0 = all), higher better:
-    # Lester §3 early-stops on the dev metric; Li & Liang's XSUM code keeps the best val ROUGE-2 (500)
+    # "task" (the mean of the metrics the dataset is scored with: acc; acc and F1 for CB; F1a and EM for
+    # MultiRC; EM and F1 for ReCoRD) = that metric of the run's own decoding of `select_split`'s first
+    # `select_inputs` examples (0 = all), higher better: Lester §3 early-stops on "the default metric for
+    # the dataset, or the average of metrics for datasets evaluated with multiple metrics"; Li & Liang's
+    # XSUM code validates on val ROUGE-2 (500 articles)
     select_metric: str = ""
     select_split: str = "dev"
     select_inputs: int = 0
@@ -94,10 +171,23 @@ class TrainConfig:
             raise ConfigError(f"max_steps must be positive, got {self.max_steps}")
         if self.select_every < 0:
             raise ConfigError(f"select_every must be >= 0 (0 = keep the last step), got {self.select_every}")
-        if self.select_metric and not self.select_every:
-            raise ConfigError(f"select_metric={self.select_metric!r} needs select_every > 0 (how often to score it)")
+        if self.select_metric and not self.selects:
+            raise ConfigError(f"select_metric={self.select_metric!r} needs select_every > 0 or select_every_epoch "
+                              "(how often to score it)")
         if self.select_inputs < 0:
             raise ConfigError(f"select_inputs must be >= 0 (0 = the whole split), got {self.select_inputs}")
+
+    @property
+    def selects(self) -> bool:
+        """Whether the run selects its end state (every `select_every` steps and/or every epoch)."""
+        return bool(self.select_every or self.select_every_epoch)
+
+    def selects_at(self, done: int, total: int, n_examples: int) -> bool:
+        """Whether selection scores the state after `done` optimizer steps."""
+        if not self.selects:
+            return False
+        every_epoch = self.select_every_epoch and done % math.ceil(n_examples / self.batch_size) == 0
+        return done == total or every_epoch or bool(self.select_every and done % self.select_every == 0)
 
     def total_steps(self, n_examples: int) -> int:
         per_epoch = math.ceil(n_examples / self.batch_size)
@@ -131,10 +221,16 @@ def shard(indices: list[int], rank: int, world: int) -> tuple[list[int], bool]:
 
 
 def loss_weight(labels: torch.Tensor, reduction: str, shift: bool) -> int:
-    """How many units the tuner's loss averages over: sequences, or predicted label tokens."""
+    """How many units the tuner's loss averages over: sequences, or predicted label tokens (a
+    `batch_sum` loss is the sum over those tokens)."""
     if reduction == "sequence_sum":
         return labels.shape[0]
     return int((labels[:, 1:] if shift else labels).ne(-100).sum())
+
+
+def loss_total(loss: float, units: int, reduction: str) -> float:
+    """The summed loss over `units` of a batch whose loss is `loss` (a mean over its units, or already a sum)."""
+    return loss if reduction == "batch_sum" else loss * units
 
 
 def trainable_state(tuner) -> dict[str, torch.Tensor]:
@@ -151,14 +247,15 @@ def load_trainable_state(tuner, state: dict[str, torch.Tensor]) -> None:
 @torch.no_grad()
 def dev_loss(tuner, collator, pairs: list[tuple[str, str]], batch_size: int, device) -> float:
     """The tuner's loss on `pairs` as one batch would give it (batches weighted by their units:
-    sequences for a per-sequence-sum loss, label tokens for a token mean), in eval mode."""
+    sequences for a per-sequence-sum loss, label tokens for a token mean; a `batch_sum` loss is
+    reported per label token), in eval mode."""
     was_training = tuner.training
     tuner.eval()
     total = units = 0.0
     for i in range(0, len(pairs), batch_size):
         batch = collator.train_batch(pairs[i:i + batch_size]).to(device)
         n = loss_weight(batch.labels, tuner.loss_reduction, not tuner.is_encoder_decoder)
-        total += tuner(**batch.as_kwargs()).loss.item() * n
+        total += loss_total(tuner(**batch.as_kwargs()).loss.item(), n, tuner.loss_reduction)
         units += n
     tuner.train(was_training)
     return total / units
@@ -196,7 +293,7 @@ def train(tuner, collator, pairs: list[tuple[str, str]], config: TrainConfig, ru
         raise ConfigError("no training pairs")
     if config.select_metric and dev_metric is None:
         raise ConfigError(f"select_metric={config.select_metric!r} needs a dev_metric to call (the runner builds it)")
-    if config.select_every and not config.select_metric and not dev_pairs:
+    if config.selects and not config.select_metric and not dev_pairs:
         raise ConfigError(f"select_every={config.select_every} needs dev pairs to select on; this run has none "
                           "(set select_every: 0, or give the run a dev set, e.g. the low-data sampler's)")
     model = accelerator.prepare_model(tuner)  # DistributedDataParallel over >1 process, else `tuner`
@@ -229,9 +326,14 @@ def train(tuner, collator, pairs: list[tuple[str, str]], config: TrainConfig, ru
         loss = model(**batch.as_kwargs()).loss
         if world > 1:  # weight by this share of the batch, so the all-reduced mean is the batch's
             units = loss_weight(batch.labels, tuner.loss_reduction, not tuner.is_encoder_decoder) if real else 0
-            counts = accelerator.reduce(torch.tensor([float(units), units * loss.item()], device=device), "sum")
-            loss = loss * (units * world / counts[0].item())
-            loss_value = (counts[1] / counts[0]).item()
+            summed = loss_total(loss.item(), units, tuner.loss_reduction) if real else 0.0
+            counts = accelerator.reduce(torch.tensor([float(units), summed], device=device), "sum")
+            if tuner.loss_reduction == "batch_sum":  # a sum: the batch's is the sum of the shares'
+                loss = loss * (world if real else 0)
+                loss_value = counts[1].item()
+            else:
+                loss = loss * (units * world / counts[0].item())
+                loss_value = (counts[1] / counts[0]).item()
         else:
             loss_value = loss.item()
         optimizer.zero_grad(set_to_none=True)
@@ -246,7 +348,7 @@ def train(tuner, collator, pairs: list[tuple[str, str]], config: TrainConfig, ru
         if log:
             log.write(json.dumps({"event": "train", "step": done, "loss": loss_value,
                                   "lr": scheduler.get_last_lr()[0]}) + "\n")
-        if config.select_every and (done % config.select_every == 0 or done == total):
+        if config.selects_at(done, total, len(pairs)):
             # every process scores the whole dev set on its own copy: the choice is the same everywhere.
             # best["dev_loss"] is the value minimized: the loss, or minus the selection metric
             if config.select_metric:

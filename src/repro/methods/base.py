@@ -14,8 +14,10 @@ Two reference-code details live here because every method needs them:
   logits over the whole vocabulary at source positions are never used by the loss, and on
   table-to-text half of the tokens are source tokens, so this is the cheapest correct loss.
 * ``loss_reduction``: ``sequence_sum`` (sum of token NLLs per sequence, mean over the batch: the
-  reference GPT-2 prefix-tuning objective, ``--objective_mode 1``) or ``token_mean`` (standard
-  cross-entropy: the reference fine-tuning and BART objective).
+  reference GPT-2 prefix-tuning objective, ``--objective_mode 1``), ``token_mean`` (standard
+  cross-entropy: the reference fine-tuning and BART objective) or ``batch_sum`` (sum of the token
+  NLLs, and of the z-loss, over the whole batch: T5X with ``LOSS_NORMALIZING_FACTOR = None``, the
+  prompt-tuning configs; `t5x/losses.py` normalizes by nothing).
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from torch import nn
 
 from repro.families import FAMILIES, UnsupportedModelError, family_of
 
-LOSS_REDUCTIONS = ("sequence_sum", "token_mean")
+LOSS_REDUCTIONS = ("sequence_sum", "token_mean", "batch_sum")
 
 
 class ConfigError(ValueError):
@@ -44,7 +46,8 @@ class MethodConfig:
     # None = the reference code's choice for this method and architecture (see `Tuner`).
     loss_reduction: str | None = None
     # Whether the frozen base model's own dropout is active in train mode. None = reference default:
-    # off for GPT-2 (PT keeps the frozen GPT-2 in eval mode), on for BART (Lightning calls .train()).
+    # off for GPT-2 prefix / prompt methods (PT keeps the frozen GPT-2 in eval mode), on for the GPT-2
+    # adapter baseline (plain HF Trainer: model.train()), on for BART (Lightning calls .train()).
     base_model_dropout: bool | None = None
     # T5X's auxiliary z-loss: z_loss * log(Z)^2 added per target token, Z the softmax normalizer
     # (Lester's prompt-tuning config: 1e-4; HF's T5 has none). 0 = off (Prefix-Tuning).
@@ -105,6 +108,8 @@ def lm_loss(model: nn.Module, hidden: torch.Tensor, labels: torch.Tensor, reduct
         return nll.mean()
     if reduction == "sequence_sum":
         return nll.sum() / labels.shape[0]
+    if reduction == "batch_sum":
+        return nll.sum()
     raise ConfigError(f"loss_reduction={reduction!r}; choose one of {LOSS_REDUCTIONS}")
 
 
@@ -142,6 +147,10 @@ class Tuner(nn.Module):
     needs_layer_access: ClassVar[bool] = True
     # reference loss when config.loss_reduction is None: {architecture: reduction}
     default_loss_reduction: ClassVar[dict[str, str]] = {"decoder_only": "token_mean", "encoder_decoder": "token_mean"}
+    # whether the reference trained this method with the frozen model's dropout on (config.base_model_dropout
+    # None): the methods it trained with the plain HF Trainer (fine-tuning, adapters) put the whole model in
+    # train mode; on BART, Lightning does so for every method
+    reference_dropout: ClassVar[bool] = False
 
     def __init__(self, model: nn.Module, config: MethodConfig):
         super().__init__()
@@ -175,7 +184,7 @@ class Tuner(nn.Module):
     def base_model_dropout(self) -> bool:
         if self.config.base_model_dropout is not None:
             return self.config.base_model_dropout
-        return self.trains_base_model or self.is_encoder_decoder
+        return self.trains_base_model or self.reference_dropout or self.is_encoder_decoder
 
     def train(self, mode: bool = True):
         super().train(mode)

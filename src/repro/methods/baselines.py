@@ -2,12 +2,20 @@
 
 * `FineTune`: every weight trains (`top_layers=None`), or only the top `top_layers` transformer
   blocks of each stack plus the final layer norm (FT-top2: `top_layers=2`; the tied embedding /
-  LM head stays frozen). Dropout of the model is on, as with the reference's plain HF Trainer.
+  LM head stays frozen), or those plus the token embedding (`train_embeddings=True`; GPT-2's LM head
+  is tied to it): what the reference's `--top_layers 2` unfreezes (`transformer.ln_f`,
+  `transformer.wte`, `transformer.h.22`, `transformer.h.23`: gpt2/run_language_modeling.py).
+  Dropout of the model is on, as with the reference's plain HF Trainer.
 * `Adapter`: a bottleneck MLP with a residual connection after every transformer block
   (Lin et al., 2020, the adapter variant Li & Liang compare against:
   ``h + W_up(relu(W_down(LayerNorm(h))))``), its width chosen to meet a parameter budget given
   as a fraction of the base model (the paper's 0.1% and 3%). No maintained library implements
   this for transformers 5 (adapter-hub `adapters` pins transformers 4.x), hence our own ~30 lines.
+  Defaults as the reference (`modeling_gpt2_adapter.py`, adapter_design 1, trained with the plain
+  HF Trainer): both projections N(0, initializer_range = 0.02) with zero biases (`init="normal"`:
+  GPT-2's `_init_weights`, which its `from_pretrained` applies to the new modules), and the frozen
+  model's dropout on. `init="zero_up"` zero-initialises the up projection (training starts at the
+  base model); `base_model_dropout=False` turns the dropout off.
 * `LoRA`: peft's LoRA injected into the base model (`peft.inject_adapter_in_model`).
 """
 from __future__ import annotations
@@ -23,11 +31,16 @@ from repro.methods.base import ConfigError, MethodConfig, Tuner, require_positiv
 @dataclass
 class FineTuneConfig(MethodConfig):
     top_layers: int | None = None  # None = all weights (FT-full); 2 = FT-top2
+    # with top_layers: also train the token embedding (tied to the LM head in GPT-2), as the reference's
+    # --top_layers 2 (it unfreezes transformer.wte); False: the top blocks and the final norm only
+    train_embeddings: bool = False
 
     def __post_init__(self):
         super().__post_init__()
         if self.top_layers is not None:
             require_positive("top_layers", self.top_layers)
+        elif self.train_embeddings:
+            raise ConfigError("train_embeddings goes with top_layers (FT-top-k); top_layers=None trains every weight")
 
 
 class FineTune(Tuner):
@@ -51,18 +64,30 @@ class FineTune(Tuner):
                 block.requires_grad_(True)
         for norm in self.family.final_norms(model):
             norm.requires_grad_(True)
+        if config.train_embeddings:
+            model.get_input_embeddings().requires_grad_(True)
+
+
+ADAPTER_INITS = ("normal", "zero_up")
 
 
 class BottleneckAdapter(nn.Module):
-    """h + up(relu(down(LayerNorm(h)))), with `up` initialized to zero so training starts at the base model."""
+    """h + up(relu(down(LayerNorm(h)))). `init`: "normal" = both projections N(0, std), zero biases (the
+    reference: GPT-2's `_init_weights`); "zero_up" = `up` zero, so training starts at the base model
+    (`down` keeps PyTorch's default init)."""
 
-    def __init__(self, d: int, bottleneck: int):
+    def __init__(self, d: int, bottleneck: int, init: str = "normal", std: float = 0.02):
         super().__init__()
         self.norm = nn.LayerNorm(d)
         self.down = nn.Linear(d, bottleneck)
         self.up = nn.Linear(bottleneck, d)
-        nn.init.zeros_(self.up.weight)
-        nn.init.zeros_(self.up.bias)
+        if init == "normal":
+            for linear in (self.down, self.up):
+                nn.init.normal_(linear.weight, mean=0.0, std=std)
+                nn.init.zeros_(linear.bias)
+        else:
+            nn.init.zeros_(self.up.weight)
+            nn.init.zeros_(self.up.bias)
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         return hidden + self.up(torch.relu(self.down(self.norm(hidden))))
@@ -76,9 +101,13 @@ class BottleneckAdapter(nn.Module):
 class AdapterConfig(MethodConfig):
     budget: float = 0.001  # fraction of the base model's parameters (paper: 0.001 and 0.03)
     bottleneck: int | None = None  # overrides the budget when set
+    # "normal": N(0, the model's initializer_range: 0.02 for GPT-2), zero biases (the reference); "zero_up"
+    init: str = "normal"
 
     def __post_init__(self):
         super().__post_init__()
+        if self.init not in ADAPTER_INITS:
+            raise ConfigError(f"init={self.init!r}; choose one of {ADAPTER_INITS}")
         if not 0 < self.budget < 1:
             raise ConfigError(f"budget is a fraction of the base model's parameters in (0, 1), got {self.budget}")
         if self.bottleneck is not None:
@@ -94,6 +123,7 @@ def bottleneck_for_budget(n_base: int, d: int, n_adapters: int, budget: float) -
 class Adapter(Tuner):
     method = "adapter"
     config_class = AdapterConfig
+    reference_dropout = True  # the reference trains adapters with the plain HF Trainer: model.train()
 
     def __init__(self, model, config: AdapterConfig, tokenizer=None):
         super().__init__(model, config)
@@ -102,7 +132,8 @@ class Adapter(Tuner):
         n_base = sum(p.numel() for p in model.parameters())
         self.bottleneck = config.bottleneck or bottleneck_for_budget(n_base, d, len(blocks), config.budget)
         with torch.device(model.get_input_embeddings().weight.device):
-            self.adapters = nn.ModuleList(BottleneckAdapter(d, self.bottleneck) for _ in blocks)
+            std = getattr(model.config, "initializer_range", 0.02)
+            self.adapters = nn.ModuleList(BottleneckAdapter(d, self.bottleneck, config.init, std) for _ in blocks)
         for block, adapter in zip(blocks, self.adapters):
             # a plain (unregistered) reference from the block to its adapter, read by a module-level
             # hook: a deepcopy of the tuner then copies block and adapter together (a hook closing
