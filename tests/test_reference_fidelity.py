@@ -182,7 +182,10 @@ def bart_beam_search_32(model, src, max_length, min_length, num_beams, length_pe
 def test_pinned_xsum_search_is_transformers_32s_bart_beam_search():
     """max_length L / min_length m of the reference = max_new_tokens L - 2 / min_new_tokens m - 1 under
     full_sequence: the decoder start counts in L and m, and 3.2 forces </s> at length L - 1, which scores 0
-    and is not counted, as full_sequence adds the beams left at L - 2 new tokens."""
+    and is not counted, as full_sequence adds the beams left at L - 2 new tokens. (Known gap, in
+    repro.decoding: when an input's K-th hypothesis ends at the last free step, 3.2 is done and adds no
+    open beam, while repro.decoding still merges them; 2 of 320 random tiny-BART inputs differ so. These
+    12 inputs are the first of seed 0, not chosen.)"""
     model = tiny_bart(vocab_size=12, d_model=16, seed=3, init_std=0.5, dropout=0.0).eval()
     tuner = methods.build(model, "finetune", {}).eval()
     max_length, min_length, K, eos, start = 9, 3, 3, 2, 2
