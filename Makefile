@@ -14,7 +14,7 @@ export REPRO_DATA_MIRROR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/
 TEST_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data))
 export REPRO_CORPUS_DIR ?= $(if $(wildcard ../shared/corpus),$(abspath ../shared/corpus))
 
-.PHONY: setup test bench pretrain-mini reproduce-table2 reproduce-all mini-lm-check figures notebooks clean-venv help
+.PHONY: setup test bench pretrain-mini reproduce-table2 reproduce-all figures notebooks clean-venv help
 
 help:
 	@echo "make setup   - create $(VENV)/, install the package (CPU torch 2.13.0 pinned) and convert models/smollm2-135m"
@@ -24,7 +24,6 @@ help:
 	@echo "make reproduce-<dir> SCALE=... - any reproductions/<dir>/ (e.g. prefix_vs_infix, embedding_only)"
 	@echo "make reproduce-all SCALE=... - every reproduction, with the total time"
 	@echo "    (a scale marked known_failure in its config is refused with the reason; RUN_ARGS=--allow-known-failure runs it)"
-	@echo "make mini-lm-check - E2E with gpt2-mini vs the same model from random init (fine-tune, prefix)"
 	@echo "make figures - regenerate every figure (PNG + PDF) in figures/ from results/ and models/"
 	@echo "make notebooks - re-execute notebooks/*.ipynb in place against results/ (REPRO_SCALE=... to pick a scale)"
 	@echo "make pretrain-mini - train models/gpt2-mini and models/bart-mini on the corpus (~1 h each, 2 CPU cores; resumable)"
@@ -49,9 +48,9 @@ test:
 bench:
 	HF_HUB_OFFLINE=1 $(PY) -m repro.bench --out $(RESULTS_DIR)/bench $(BENCH_ARGS)
 
-# Default scale: mini where its model is in the tree (models/gpt2-mini), else smoke (tiny random
+# Default scale: mini where its model is there (models/smollm2-135m, made by make setup), else smoke (tiny random
 # models: proves the wiring only).
-DEFAULT_SCALE := $(if $(wildcard models/gpt2-mini/model.safetensors),mini,smoke)
+DEFAULT_SCALE := $(if $(wildcard models/smollm2-135m/model.safetensors),mini,smoke)
 RUN_SCALE = $(or $(SCALE),$(DEFAULT_SCALE))
 REPRODUCTIONS := $(notdir $(patsubst %/,%,$(dir $(wildcard reproductions/*/config.yaml))))
 # run every run of one reproduction (skipping finished ones), then its table and the claims file
@@ -96,12 +95,6 @@ reproduce-all:
 
 reproduce-%: reproductions/%/config.yaml
 	$(call reproduce,$*)
-
-# Issue 6's evidence: E2E at mini scale with and without pretraining (the table2 mini E2E runs).
-mini-lm-check:
-	$(PY) -m repro.cli data fetch e2e
-	HF_HUB_OFFLINE=1 $(PY) -m repro.cli run --reproduction table2_table_to_text --scale mini --dataset e2e --results-dir $(RESULTS_DIR)
-	$(PY) -m repro.pretrain.usefulness --results-dir $(RESULTS_DIR)
 
 figures:
 	$(PY) -m repro.cli figures --results-dir $(RESULTS_DIR)

@@ -425,21 +425,3 @@ def test_unrelated_output_dir_and_bad_corpus_via_cli(tmp_path, corpus_slice, cap
     assert main(["--recipe", "gpt2-tiny", "--out", str(tmp_path / "new"), "--corpus", str(tmp_path / "none")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "new").exists()
-
-
-def test_usefulness_report_judges_the_targets_from_the_runs(tmp_path):
-    from repro.pretrain import usefulness
-    from test_report import write_run
-
-    def e2e(run_id, model, method, bleu):
-        write_run(tmp_path, "mini", run_id, 101, {"dataset": "E2E", "model": model, "method": method},
-                  [("test", "BLEU", bleu), ("test", "NIST", 5.0)])
-
-    e2e("e2e-ft", "GPT-2 Medium", "FINE-TUNE (full)", 56.0)
-    e2e("e2e-ft-scratch", "random-init control", "FINE-TUNE (full)", 50.0)
-    e2e("e2e-prefix", "GPT-2 Medium", "PREFIX(0.1%)", 40.0)
-    text = usefulness.report(tmp_path)
-    assert "| FINE-TUNE (full), pretrained: E2E BLEU | 56.00 | >= 55 | met |" in text
-    assert "| FINE-TUNE (full): BLEU gain from pretraining | +6.00 | > 0 | met |" in text
-    assert "| PREFIX(0.1%), pretrained: E2E BLEU | 40.00 | >= 45 | missed |" in text
-    assert "| PREFIX(0.1%) | random init | (not run)" in text

@@ -81,19 +81,22 @@ def test_paper_scale_uses_the_papers_models_and_table6(table2):
     assert prefix.decode["num_beams"] == 5
 
 
-def test_mini_scale_uses_the_mini_model_and_per_dataset_limits(table2):
-    specs = {(s.dataset, s.model_row, s.row): s for s in table2.runs("mini")}
-    assert len(specs) == 3 * 5 + 2  # the random-init control runs on E2E only
-    ft = specs[("e2e", "GPT-2 Medium", "FINE-TUNE (full)")]
-    control = specs[("e2e", "random-init control", "FINE-TUNE (full)")]
-    assert ft.model_name == "models/gpt2-mini" and control.model_name == "scratch:models/gpt2-mini"
-    assert control.run_id != ft.run_id and "scratch" in control.run_id
-    assert control.train == ft.train  # the same recipe, only the weights differ
+def test_mini_scale_uses_smollm2_and_per_dataset_limits(table2):
+    runs = table2.runs("mini")
+    specs = {(s.dataset, s.row, s.seed): s for s in runs}
+    # three seeds on the rows the claim compares, one on FT-full and ADAPTER(3%)
+    assert len(runs) == 3 * (3 * 3 + 2)
+    assert {s.seed for s in runs if s.row == "FT-TOP2"} == {101, 102, 103}
+    assert {s.seed for s in runs if s.row == "FINE-TUNE (full)"} == {101}
+    ft = specs[("e2e", "FINE-TUNE (full)", 101)]
+    assert ft.model_name == "models/smollm2-135m" and ft.model_row == "GPT-2 Medium"
     assert "eval_inputs" not in ft.limits  # all 630 E2E test inputs
-    assert specs[("dart", "GPT-2 Medium", "FINE-TUNE (full)")].limits["eval_inputs"] == 200
-    assert specs[("dart", "GPT-2 Medium", "FINE-TUNE (full)")].train_split == "dev"
-    assert specs[("dart", "GPT-2 Medium", "PREFIX(0.1%)")].options["prefix_length"] == 10
-    assert not [k for k in specs if k[1] == "GPT-2 Large"]
+    assert specs[("dart", "FINE-TUNE (full)", 101)].limits["eval_inputs"] == 200
+    assert specs[("dart", "FINE-TUNE (full)", 101)].train_split == "dev"
+    assert specs[("dart", "FINE-TUNE (full)", 101)].train["select_every"] == 0  # trained on dev: no dev selection
+    assert specs[("e2e", "FINE-TUNE (full)", 101)].train["select_every"] == 50
+    assert specs[("dart", "PREFIX(0.1%)", 101)].options["prefix_length"] == 10
+    assert "seeds" not in specs[("e2e", "FINE-TUNE (full)", 101)].train
 
 
 def test_subsets_are_fixed_and_keep_file_order():
@@ -114,7 +117,9 @@ def test_limit_and_model_dataset_errors_name_the_choices(tmp_path, table2):
     bad.write_text(text.replace("eval_subset: random", "eval_subset: shuffled"))
     with pytest.raises(ConfigError, match="eval_subset must be one of"):
         load_reproduction(str(bad))
-    bad.write_text(text.replace('model_datasets: {"random-init control": [e2e]}', 'model_datasets: {"control": [e2e]}'))
+    text = load_reproduction("prefix_length").path.read_text()
+    assert 'model_datasets: {"GPT-2 Medium": [e2e]}' in text
+    bad.write_text(text.replace('model_datasets: {"GPT-2 Medium": [e2e]}', 'model_datasets: {"control": [e2e]}', 1))
     with pytest.raises(ConfigError, match="model_datasets"):
         load_reproduction(str(bad))
 
@@ -257,11 +262,11 @@ def test_low_data_grid_follows_table8_and_samples_fixed_training_sets():
     from repro.runner import dev_pairs, load_data, registry_dataset
 
     specs = load_reproduction("low_data").runs("mini")
-    assert len(specs) == 4 * 2 * 2 and len({s.run_id for s in specs}) == len(specs)  # sizes x samples x rows
+    assert len(specs) == 4 * 3 * 2 and len({s.run_id for s in specs}) == len(specs)  # sizes x samples x rows
     steps = {(s.row, s.limits["lowdata_size"]): s.train["max_steps"] for s in specs}
     assert steps == {("PREFIX", 50): 200, ("PREFIX", 100): 200, ("PREFIX", 200): 200, ("PREFIX", 500): 400,
                      ("FINE-TUNE", 50): 100, ("FINE-TUNE", 100): 100, ("FINE-TUNE", 200): 200, ("FINE-TUNE", 500): 400}
-    first, second = [s for s in specs if s.row == "PREFIX" and s.limits["lowdata_size"] == 50]
+    first, second, _ = [s for s in specs if s.row == "PREFIX" and s.limits["lowdata_size"] == 50]
     assert registry_dataset(first) == "E2E (n=50)" and first.run_id.endswith("-n50-sample0-seed101")
     pairs_a, evaluation = load_data(first)
     pairs_b, _ = load_data(second)
@@ -274,9 +279,11 @@ def test_low_data_grid_follows_table8_and_samples_fixed_training_sets():
     dev = dev_pairs(first)
     assert len(dev) == 15 and not set(dev) & set(pairs_a) and set(dev) <= everything
     assert dev != dev_pairs(second)
-    table2 = load_reproduction("table2_table_to_text").runs("mini")[0]
-    with pytest.raises(ConfigError, match="no dev set"):
-        dev_pairs(table2)
+    # a run outside the low-data protocol selects on select_inputs random inputs of its select_split
+    table2 = next(s for s in load_reproduction("table2_table_to_text").runs("mini") if s.dataset == "e2e")
+    dev = dev_pairs(table2)
+    chosen = subset(load("e2e", "dev"), 20, "random")
+    assert dev == training_pairs(chosen) and len(chosen) == 20 and not set(dev) & everything
     paper = load_reproduction("low_data").runs("paper")
     assert len(paper) == 2 * 4 * 5 * 2 * 2  # datasets x sizes x samples x seeds x rows: the paper's grid
 
@@ -362,3 +369,46 @@ def test_a_run_selecting_on_its_dev_metric_ends_with_the_state_it_selected(tmp_p
     bad = dataclasses.replace(spec, train={**spec.train, "select_metric": "BLEU"})
     with pytest.raises(ConfigError, match="'BLEU'.*scored with, \\['F1', 'acc'\\]"):
         run(bad, tmp_path / "bad", progress=False)
+
+
+@needs_data
+def test_a_run_that_another_reproduction_computed_is_linked_not_recomputed(tmp_path):
+    """Two reproductions whose rows differ only in their labels share one run: the second holds its own
+    config.json and links to the first's files, trains nothing, and its scores are the first's."""
+    import yaml
+
+    from repro.config import REPRODUCTIONS_DIR
+
+    raw = yaml.safe_load((REPRODUCTIONS_DIR / "prefix_vs_infix" / "config.yaml").read_text())
+    raw["rows"] = {"PREFIX": raw["rows"]["PREFIX"]}
+    raw["models"] = {"GPT-2 Medium": ["PREFIX"]}
+    raw["claims"] = []
+    configs = {}
+    for name, label in (("first", "PREFIX"), ("second", "PREFIX-5")):
+        twin = json.loads(json.dumps(raw))
+        twin["name"] = name
+        twin["rows"] = {label: raw["rows"]["PREFIX"]}
+        twin["models"] = {"GPT-2 Medium": [label]}
+        (tmp_path / name).mkdir()
+        configs[name] = tmp_path / name / "config.yaml"
+        configs[name].write_text(yaml.safe_dump(twin))
+    results = tmp_path / "results"
+    first = load_reproduction(str(configs["first"])).runs("smoke")[0]
+    second = load_reproduction(str(configs["second"])).runs("smoke")[0]
+    assert first.compute_key() == second.compute_key() and first.fingerprint() != second.fingerprint()
+    computed = run(first, results, progress=False)
+    linked = run(second, results, progress=False)
+    assert linked == results / "second" / "smoke" / second.run_id
+    assert json.loads((linked / "config.json").read_text())["row"] == "PREFIX-5"  # its own labels
+    for name in ("outputs.txt", "train_log.jsonl", "method", "provenance.json"):
+        assert (linked / name).is_symlink() and (linked / name).resolve() == (computed / name).resolve()
+    mine, theirs = (json.loads((d / "metrics.json").read_text()) for d in (linked, computed))
+    assert mine["scores"] == theirs["scores"] and mine["row"]["method"] == "PREFIX-5" and mine["reproduction"] == "second"
+    from repro.reporting.compute import run_costs
+    assert set(run_costs(results, "smoke")) == {"first"}  # computed once, counted once
+    assert json.loads((linked / "shared.json").read_text())["computed_in"] == "../../../first/smoke/" + first.run_id
+    # a forced recompute of the linked run drops the links and never writes through them
+    before = (computed / "outputs.txt").read_text()
+    run(second, results, force=True, progress=False)
+    assert not (linked / "shared.json").exists() and not (linked / "outputs.txt").is_symlink()
+    assert (computed / "outputs.txt").read_text() == before

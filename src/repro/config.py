@@ -140,8 +140,15 @@ LABEL_FIELDS = ("reproduction", "row", "model_row", "run_id", "fingerprint")
 
 
 def compute_key_of(resolved: dict) -> str:
-    """`RunSpec.compute_key` of a run directory's config.json."""
+    """`RunSpec.compute_key` of a run directory's config.json. Method options count as resolved (with
+    their defaults), so {prefix_length: 5} and {prefix_length: 5, mid_dim: 512} are one run."""
     unlabelled = {k: v for k, v in resolved.items() if k not in LABEL_FIELDS}
+    if unlabelled.get("method") in METHODS:
+        try:
+            config = METHODS[unlabelled["method"]].config_class.from_dict(dict(unlabelled.get("options") or {}))
+            unlabelled["options"] = config.to_dict()
+        except (ConfigError, TypeError):
+            pass
     return hashlib.sha256(json.dumps(unlabelled, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -28,7 +28,7 @@ def results_block(name: str, scale: str, results_dir: Path, figures_dir: Path, r
 
     table = results_dir / name / scale / "table.csv"
     if not table.exists():
-        raise FileNotFoundError(f"{table} does not exist: run `repro aggregate --reproduction {name} --scale {scale}` first")
+        return no_results_block(name, scale, results_dir)
     frame = pd.read_csv(table)
     rel = lambda p: Path(os.path.relpath(p, readme_dir)).as_posix()  # noqa: E731
     md = table.with_suffix(".md")
@@ -49,6 +49,21 @@ def results_block(name: str, scale: str, results_dir: Path, figures_dir: Path, r
         lines += [f"Verdicts at {scale} scale (`src/repro/reporting/claims.py`; the numbers behind them in "
                   f"[`{rel(results_dir / 'README.md')}`]({page})):", "", *verdicts]
     return "\n".join(lines).rstrip("\n") + f"\n<!-- /results:{scale} -->"
+
+
+def no_results_block(name: str, scale: str, results_dir: Path) -> str:
+    """The block of a scale without finished runs: what would run, and the command (nothing stale stays)."""
+    from repro.reporting.report import config_of
+
+    sc = config_of(name)["scales"].get(scale) or {}
+    models = sorted({str(m) for m in (sc.get("models") or {}).values()})
+    done = len(list((results_dir / name / scale).glob("*/metrics.json"))) if (results_dir / name / scale).is_dir() else 0
+    return "\n".join([
+        f"<!-- results:{scale} -->", f"### {scale} scale", "",
+        f"No {scale}-scale table yet ({done} finished runs under `results/{name}/{scale}/`). The {scale} scale runs "
+        f"{', '.join(f'`{m}`' for m in models) or 'no model'}; `make reproduce-{name} SCALE={scale} JOBS=2` runs it "
+        "(finished runs are kept, an interrupted one resumes) and writes this block.",
+        f"<!-- /results:{scale} -->"])
 
 
 def update_readme(name: str, scale: str, results_dir: str | Path = REPO / "results",
