@@ -412,3 +412,19 @@ def test_a_run_that_another_reproduction_computed_is_linked_not_recomputed(tmp_p
     run(second, results, force=True, progress=False)
     assert not (linked / "shared.json").exists() and not (linked / "outputs.txt").is_symlink()
     assert (computed / "outputs.txt").read_text() == before
+
+
+@needs_data
+def test_a_run_stopped_while_decoding_resumes_at_decoding(tmp_path, table2):
+    """Trained, artifact saved, stopped before its metrics: the rerun decodes the saved artifact and does
+    not train again (the training log keeps one start and one end), with the same outputs."""
+    spec = next(s for s in table2.runs("smoke", ["e2e"]) if s.row == "PREFIX(0.1%)")
+    run_dir = run(spec, tmp_path, progress=False)
+    outputs = (run_dir / "outputs.txt").read_text()
+    log = (run_dir / "train_log.jsonl").read_text()
+    for name in ("metrics.json", "outputs.txt", "provenance.json"):
+        (run_dir / name).unlink()
+    run(spec, tmp_path, progress=False)
+    assert (run_dir / "train_log.jsonl").read_text() == log
+    assert (run_dir / "outputs.txt").read_text() == outputs
+    assert json.loads((run_dir / "provenance.json").read_text())["train"]["resumed_at"] == "decoding"

@@ -187,7 +187,11 @@ def decode(tuner, input_ids, attention_mask, **options) -> torch.Tensor:
     else:
         steps = DecoderSteps(tuner, input_ids, attention_mask)
     processors = _processors(model, options, steps.prompt.shape[1])
-    prompt_tokens = attention_mask.sum(-1) if not tuner.is_encoder_decoder else torch.ones_like(steps.prompt[:, 0])
+    # the real tokens of the prompt as `generate` holds it (full_sequence counts them): [x; sep] for a decoder,
+    # the separator alone for infix (whose x is in its cache, as in 3.2), the start token for a seq2seq decoder
+    width = steps.prompt.shape[1]
+    prompt_tokens = (attention_mask[:, -width:].sum(-1) if not tuner.is_encoder_decoder
+                     else torch.ones_like(steps.prompt[:, 0]))
     if search.num_beams == 1:
         new = _greedy(steps, search, processors)
     else:
@@ -276,16 +280,17 @@ def _beam(steps, s: Search, processors, prompt_tokens: torch.Tensor) -> torch.Te
         running = torch.topk(top_scores + stops.float() * NEG, K)
         run_scores[alive] = running.values
         run_tokens[alive] = history.gather(1, running.indices[:, :, None].expand(-1, -1, T))
-        if last:
-            if legacy:  # 3.2 adds the open beams at max length, scored over their whole length
-                open_len = prompt_tokens[alive][:, None] + T
-                merge(alive, running.values / open_len.float() ** lp, run_tokens[alive], torch.full_like(running.indices, T))
-            break
         full = (best_scores[alive] > NEG / 2).all(-1)
         worst = best_scores[alive].min(-1).values
         if legacy:  # is_done(best candidate score, cur_len = prompt + tokens so far)
             bound = top_scores[:, 0] / (prompt_tokens[alive] + t).float() ** lp
             go_on = ~(full & (torch.tensor(s.early_stopping, device=device) | (worst >= bound)))
+        if last:
+            if legacy:  # 3.2 adds the open beams at max length, scored over their whole length, to the inputs not done
+                open_len = prompt_tokens[alive][:, None] + T
+                open_scores = torch.where(go_on[:, None], running.values / open_len.float() ** lp, NEG)
+                merge(alive, open_scores, run_tokens[alive], torch.full_like(running.indices, T))
+            break
         else:  # generate's heuristic: best running score over the current generated length
             bound = run_scores[alive][:, 0] / float(t + 1) ** lp
             go_on = searching[alive] & ~(full & (worst >= bound))

@@ -471,16 +471,26 @@ def _train_run(spec: RunSpec, run_dir: Path, force: bool, progress: bool) -> Pat
     check_positions(spec, tuner)
     collator = collator_for(spec, tokenizer, encoder_decoder)
     config = train_config(spec)
-    summary = train(tuner, collator, pairs, config, run_dir, progress=progress, accelerator=accelerator,
-                    dev_pairs=dev_pairs(spec) if config.selects and not config.select_metric else None,
-                    dev_metric=selection_metric(spec, collator, tokenizer, encoder_decoder)
-                    if config.select_metric else None)
+    trained = None if force else finished_training(run_dir)
+    if trained is None:
+        summary = train(tuner, collator, pairs, config, run_dir, progress=progress, accelerator=accelerator,
+                        dev_pairs=dev_pairs(spec) if config.selects and not config.select_metric else None,
+                        dev_metric=selection_metric(spec, collator, tokenizer, encoder_decoder)
+                        if config.select_metric else None)
+    else:  # trained before, stopped while decoding: decode the saved artifact, do not train again
+        summary = {**trained, "resumed_at": "decoding"}
+        began -= trained.get("train_seconds", 0.0)
     if not main:
         accelerator.wait_for_everyone()
         return run_dir
-    methods.save(tuner, run_dir / "method")
+    if trained is None:
+        methods.save(tuner, run_dir / "method")
+        decoder = tuner
+    else:
+        decoder = methods.load(tuner.model, run_dir / "method")
+        print(f"  {spec.run_id}: trained before (method/ saved, training log ended); decoding it", flush=True)
     batch_size, generation = generation_options(spec, tokenizer, collator, encoder_decoder)
-    outputs = decode(tuner, collator, [ex.source for ex in examples], batch_size, progress=progress, **generation)
+    outputs = decode(decoder, collator, [ex.source for ex in examples], batch_size, progress=progress, **generation)
     (run_dir / "outputs.txt").write_text("".join(o.replace("\n", " ") + "\n" for o in outputs))
     scores = score(spec, outputs, examples)
     _write_json(run_dir / "provenance.json", {**provenance(spec.seed), "wall_seconds": time.time() - began,
@@ -497,6 +507,25 @@ def _train_run(spec: RunSpec, run_dir: Path, force: bool, progress: bool) -> Pat
         "scores": scores})
     accelerator.wait_for_everyone()
     return run_dir
+
+
+def finished_training(run_dir: Path) -> dict | None:
+    """The training summary of a run whose training ended and whose artifact was saved (method/ complete)
+    but that stopped before its metrics: it resumes at decoding. None otherwise."""
+    log, method = run_dir / "train_log.jsonl", run_dir / "method"
+    if not (log.is_file() and (method / "method.json").is_file() and (method / "weights.safetensors").is_file()):
+        return None
+    end = None
+    for line in log.read_text().splitlines():
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if event.get("event") == "start":
+            end = None  # a later training attempt
+        elif event.get("event") == "end":
+            end = {k: v for k, v in event.items() if k != "event"}
+    return end
 
 
 def check_run_data(specs: list[RunSpec]) -> None:
