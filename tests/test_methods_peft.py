@@ -40,29 +40,6 @@ def batch(pad_rows: bool):
     return ids, mask
 
 
-@pytest.mark.parametrize("pad_rows", [False, True], ids=["no_padding", "right_padding"])
-def test_peft_gpt2_prefix_logits_match(pad_rows):
-    ours, peft_model = gpt2_pair()
-    ids, mask = batch(pad_rows)
-    with torch.no_grad():
-        theirs = peft_model(input_ids=ids, attention_mask=mask).logits
-        mine = ours.logits(ids, mask)
-    real = mask.bool()
-    assert (theirs - mine)[real].abs().max() <= 1e-5
-    # the comparison is not vacuous: the prefix changes the logits
-    assert (ours.model(input_ids=ids, attention_mask=mask).logits - mine)[real].abs().max() > 1e-3
-
-
-def test_peft_gpt2_prefix_beam_generation_matches():
-    ours, peft_model = gpt2_pair()
-    ids = torch.tensor([[5, 9, 12, 40], [63, 7, 30, 2]])
-    mask = torch.tensor([[1, 1, 1, 1], [0, 1, 1, 1]])
-    kwargs = dict(num_beams=3, max_new_tokens=6, do_sample=False, pad_token_id=63)
-    with torch.no_grad():
-        theirs = peft_model.generate(input_ids=ids, attention_mask=mask, **kwargs)[:, ids.shape[1]:]
-    assert torch.equal(ours.generate(ids, mask, **kwargs), theirs)
-
-
 def gqa_pair(family, seed=0):
     """Our direct prefix and peft's (prefix_projection=False) on the same tiny GQA decoder (4 query heads,
     2 key/value heads of 8), holding the same numbers: peft stores (P, layers*2*kv_width), ordered as ours."""
@@ -78,22 +55,28 @@ def gqa_pair(family, seed=0):
     return ours, peft_model
 
 
-@pytest.mark.parametrize("family", ["llama", "qwen2"])
+def peft_pair(family, seed=0):
+    """GPT-2: our MLP prefix and peft's (the same MLP); Llama / Qwen2 (GQA): the same direct prefix."""
+    return gpt2_pair(seed) if family == "gpt2" else gqa_pair(family, seed)
+
+
+@pytest.mark.parametrize("family", ["gpt2", "llama", "qwen2"])
 @pytest.mark.parametrize("pad_rows", [False, True], ids=["no_padding", "right_padding"])
-def test_peft_gqa_prefix_logits_match(pad_rows, family):
-    ours, peft_model = gqa_pair(family)
+def test_peft_prefix_logits_match(pad_rows, family):
+    ours, peft_model = peft_pair(family)
     ids, mask = batch(pad_rows)
     with torch.no_grad():
         theirs = peft_model(input_ids=ids, attention_mask=mask).logits
         mine = ours.logits(ids, mask)
     real = mask.bool()
     assert (theirs - mine)[real].abs().max() <= 1e-5
+    # the comparison is not vacuous: the prefix changes the logits
     assert (ours.model(input_ids=ids, attention_mask=mask).logits - mine)[real].abs().max() > 1e-3
 
 
-@pytest.mark.parametrize("family", ["llama", "qwen2"])
-def test_peft_gqa_prefix_beam_generation_matches_with_left_padding(family):
-    ours, peft_model = gqa_pair(family, seed=1)
+@pytest.mark.parametrize("family", ["gpt2", "llama", "qwen2"])
+def test_peft_prefix_beam_generation_matches_with_left_padding(family):
+    ours, peft_model = peft_pair(family, seed=0 if family == "gpt2" else 1)
     ids = torch.tensor([[5, 9, 12, 40], [63, 7, 30, 2]])
     mask = torch.tensor([[1, 1, 1, 1], [0, 1, 1, 1]])
     kwargs = dict(num_beams=3, max_new_tokens=6, do_sample=False, pad_token_id=63)
