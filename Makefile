@@ -14,7 +14,7 @@ export REPRO_DATA_MIRROR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/
 TEST_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data))
 export REPRO_CORPUS_DIR ?= $(if $(wildcard ../shared/corpus),$(abspath ../shared/corpus))
 
-.PHONY: setup test bench pretrain-mini reproduce-table2 reproduce-all figures notebooks clean-venv help
+.PHONY: setup test bench pretrain-mini reproduce-table2 reproduce-all run-reproduction figures notebooks clean-venv help
 
 help:
 	@echo "make setup   - create $(VENV)/, install the package (CPU torch 2.13.0 pinned) and convert models/smollm2-135m"
@@ -78,8 +78,10 @@ define reproduce
 	$(PY) -m repro.cli compute --scale $(RUN_SCALE) --jobs $(JOBS) --results-dir $(RESULTS_DIR) > /dev/null
 endef
 
+# each reproduce target prints its wall time at the end (finished runs are skipped, so a rerun is quick)
 reproduce-table2:
-	$(call reproduce,table2_table_to_text)
+	@start=$$(date +%s); $(MAKE) --no-print-directory run-reproduction NAME=table2_table_to_text && \
+	echo "reproduce-table2 ($(RUN_SCALE)): $$(( ($$(date +%s) - start) / 60 )) minutes"
 
 # a reproduction whose data is not readable here (exit 3 of --check-data, e.g. XSUM articles
 # offline) or whose scale its config marks known_failure (exit 4) is skipped with the reason;
@@ -94,7 +96,11 @@ reproduce-all:
 	if [ $${#skipped[@]} -gt 0 ]; then echo "skipped (data missing or known failure, reason above): $${skipped[*]}"; fi
 
 reproduce-%: reproductions/%/config.yaml
-	$(call reproduce,$*)
+	@start=$$(date +%s); $(MAKE) --no-print-directory run-reproduction NAME=$* && \
+	echo "reproduce-$* ($(RUN_SCALE)): $$(( ($$(date +%s) - start) / 60 )) minutes"
+
+run-reproduction:
+	$(call reproduce,$(NAME))
 
 figures:
 	$(PY) -m repro.cli figures --results-dir $(RESULTS_DIR)

@@ -164,9 +164,10 @@ def _minutes(seconds: float) -> str:
 
 
 def _models_run(results_dir: Path, name: str, scale: str) -> str:
-    from repro.reporting.report import collect_runs
+    from repro.reporting.report import collect_runs, model_description
 
-    pairs = dict.fromkeys((m["row"]["model"], m["model_name"]) for m in collect_runs(results_dir, name, scale).finished)
+    pairs = dict.fromkeys((m["row"]["model"], model_description(m["model_name"]))
+                          for m in collect_runs(results_dir, name, scale).finished)
     if scale == "paper":
         return "; ".join(f"{model} ({loaded})" for model, loaded in pairs)
     return "; ".join(f"{loaded}, not {model}" for model, loaded in pairs)

@@ -146,6 +146,9 @@ def draw_table(table, metric: str | list[str] = "BLEU", title: str | None = None
 
 
 def _series_label(scale: str, model: str, loaded: str) -> str:
+    from repro.reporting.report import model_description
+
+    loaded = model_description(loaded)
     return f"reproduced: {model} ({loaded})" if scale == "paper" else f"{scale}: {loaded}, not {model}"
 
 

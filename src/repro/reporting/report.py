@@ -172,11 +172,23 @@ def _metrics_problem(metrics) -> str | None:
     return None
 
 
+# what a local model folder is, for the tables, figures and results page (a path alone would not say)
+MODEL_DESCRIPTIONS = {
+    "models/smollm2-135m": "SmolLM2-135M-Instruct, Q4_1 weights dequantized (models/smollm2-135m)",
+}
+
+
+def model_description(name: str) -> str:
+    """The model a run loaded, as a reader should see it: SmolLM2's folder names the checkpoint it holds."""
+    return MODEL_DESCRIPTIONS.get(str(name).rstrip("/"), str(name))
+
+
 def reproduced_label(scale: str, loaded: dict[str, set[str]]) -> str:
     """The reproduced column's header. ``loaded``: registry model -> model names actually loaded."""
     if check_scale(scale) == "paper":
         return "reproduced (paper scale)"
-    stand_ins = "; ".join(f"{', '.join(sorted(names))}, not {model}" for model, names in sorted(loaded.items()))
+    stand_ins = "; ".join(f"{', '.join(sorted(model_description(n) for n in names))}, not {model}"
+                          for model, names in sorted(loaded.items()))
     return f"reproduced ({scale}: {stand_ins or 'no runs'})"
 
 
@@ -544,7 +556,8 @@ def _paper_table(rows, cells, tables, spec, scale, metrics, control, pub) -> Pap
     several_models = len(loaded) > 1
 
     def model_text(row):
-        return f"{row[0]} ({row[1]})" if scale == "paper" else f"{row[1]}, not {row[0]}"
+        return (f"{row[0]} ({model_description(row[1])})" if scale == "paper"
+                else f"{model_description(row[1])}, not {row[0]}")
 
     splits = {d: {s for dd, s, _ in columns if dd == d} for d in datasets}
 
@@ -577,8 +590,8 @@ def _paper_table(rows, cells, tables, spec, scale, metrics, control, pub) -> Pap
         title = f"{short_paper}, as {spec.label(primary)}"
 
     caption = [f"**{scale.capitalize()} scale.**"]
-    runs_text = "; ".join(f"{name} ({model})" if scale == "paper" else f"{name}, standing in for {model}"
-                          for name, model in loaded)
+    runs_text = "; ".join(f"{model_description(name)} ({model})" if scale == "paper"
+                          else f"{model_description(name)}, standing in for {model}" for name, model in loaded)
     caption.append(f"Model run: {runs_text}.")
     seeds = {v[3] for r in rows for v in cells[r].values()}
     unit = "replicates (sampled set/seed)" if any("/" in s for s in seeds) else "seeds"
