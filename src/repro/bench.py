@@ -179,7 +179,9 @@ def markdown(result: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    # no abbreviations: --decode's own options (e.g. --prefix) must not be read as ours (--prefix-length)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     allow_abbrev=False)
     parser.add_argument("--out", default="results/bench", help="output directory")
     parser.add_argument("--size", default="gpt2-small", choices=SIZES)
     parser.add_argument("--batch", type=int, default=8)
