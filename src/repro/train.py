@@ -400,7 +400,8 @@ def decode(tuner, collator, sources: list[str], batch_size: int, progress: bool 
     """Generate one output per source, in order, with every generation option explicit.
 
     Inputs are decoded in order of their token length (so a batch carries little padding) and the
-    outputs put back in the input order."""
+    outputs put back in the input order (a tuner that returns k rows per input, PromptEnsemble, gives
+    k consecutive outputs per input)."""
     from tqdm.auto import tqdm
 
     from repro import decoding
@@ -416,7 +417,8 @@ def decode(tuner, collator, sources: list[str], batch_size: int, progress: bool 
     device = next(tuner.parameters()).device
     lengths = [len(collator.source_ids(s)) for s in sources]
     order = sorted(range(len(sources)), key=lambda i: (lengths[i], i))
-    outputs: list[str | None] = [None] * len(sources)
+    # a tuner may return several rows per input (PromptEnsemble: one per prompt, consecutive); they stay together
+    outputs: list[list[str]] = [[] for _ in sources]
     with tqdm(total=len(sources), desc="decode", disable=not progress, dynamic_ncols=True) as bar:
         for start in range(0, len(order), batch_size):
             chunk = order[start:start + batch_size]
@@ -425,7 +427,9 @@ def decode(tuner, collator, sources: list[str], batch_size: int, progress: bool 
                 ids = decoding.decode(tuner, batch.input_ids, batch.attention_mask, **kwargs)
             else:
                 ids = tuner.generate(batch.input_ids, batch.attention_mask, **kwargs)
-            for i, text in zip(chunk, collator.decode(ids)):
-                outputs[i] = text
+            texts = collator.decode(ids)
+            per_input = len(texts) // len(chunk)
+            for r, i in enumerate(chunk):
+                outputs[i] = texts[r * per_input:(r + 1) * per_input]
             bar.update(len(chunk))
-    return outputs
+    return [text for rows in outputs for text in rows]
