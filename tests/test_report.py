@@ -68,14 +68,15 @@ def test_one_seed_has_no_std(tmp_path):
     assert "| PREFIX(0.1%) | 65.0 (70.3) |" in markdown and "n = 1 seed per cell (101)" in markdown
 
 
-def test_unfinished_runs_are_ignored_and_counted(tmp_path):
+def test_unfinished_runs_are_ignored_and_named_on_stderr_not_in_the_table(tmp_path, capsys):
     three_seeds(tmp_path, "paper")
     write_run(tmp_path, "paper", "e2e-prefix-seed104", 104, E2E_PREFIX, [("test", "BLEU", 0.0)], finished=False)
     write_run(tmp_path, "paper", "e2e-prefix-seed105", 105, E2E_PREFIX, [], finished=False)
     (tmp_path / REPRO / "paper" / "table.md").write_text("an old table: not a run")
     markdown, frame = report.aggregate(tmp_path, REPRO, "paper", SPEC)
     assert row_of(frame, metric="BLEU")["n seeds"] == 3
-    assert "Finished runs: 3; unfinished runs ignored: 2." in markdown
+    assert "Finished runs: 3." in markdown and "unfinished" not in markdown
+    assert "2 unfinished run(s) ignored: e2e-prefix-seed104, e2e-prefix-seed105" in capsys.readouterr().err
 
 
 def test_smoke_and_mini_numbers_never_sit_under_a_paper_header(tmp_path):
@@ -237,7 +238,7 @@ def test_superglue_score_row_from_eight_tasks_per_seed(tmp_path):
     assert score["seeds"] == "1 2"
     assert score["published EMNLP 2021 Table 3"] == pytest.approx(91.3)
     assert "SuperGLUE score: per seed" in markdown
-    assert "Finished runs: 23;" in markdown  # the derived rows are not counted as runs
+    assert "Finished runs: 23." in markdown  # the derived rows are not counted as runs
 
 
 # ---------------------------------------------------------------------------------------------

@@ -369,7 +369,12 @@ def aggregate(results_dir: str | Path, reproduction: str, scale: str, table_spec
                *([diff_col] if diff_col else []), "source"]
     frame = pd.DataFrame.from_records(records, columns=columns)
 
-    notes = [f"Finished runs: {len(runs.finished)}; unfinished runs ignored: {len(runs.unfinished)}."]
+    # the unfinished count goes to stderr, not into table.md: it is the state of one checkout (a run in
+    # progress, a stopped one), and a committed table must be what any clone regenerates
+    notes = [f"Finished runs: {len(runs.finished)}."]
+    if runs.unfinished:
+        print(f"{reproduction}/{scale}: {len(runs.unfinished)} unfinished run(s) ignored: "
+              f"{', '.join(sorted(p.name for p in runs.unfinished))}", file=sys.stderr)
     if derived:
         notes.append("SuperGLUE score: per seed, the mean over the eight tasks of each task's mean metric "
                      "(CB acc/F1, MultiRC F1a/EM, ReCoRD F1/EM), from that seed's eight runs "
