@@ -2,6 +2,7 @@
 top to bottom against a results directory). Run directories are written here with made-up
 scores, as in test_report; CI also executes the notebooks against real smoke results."""
 import json
+import shutil
 
 import nbformat
 import pytest
@@ -31,6 +32,18 @@ def test_figures_from_aggregated_tables(mini_results, tmp_path):
     again = figures.make_figures(mini_results, out, models_dir=None)
     assert {p.name: p.read_bytes() for p in again} == first
     assert b"CreationDate" not in first[f"{REPRO}-mini.pdf"]
+
+
+def test_a_scale_whose_runs_are_all_gone_loses_its_stale_figure(mini_results, tmp_path):
+    out = tmp_path / "figures"
+    figures.make_figures(mini_results, out, models_dir=None)
+    assert (out / f"{REPRO}-mini.png").exists()
+    for run in (mini_results / REPRO / "mini").iterdir():
+        if run.is_dir():
+            shutil.rmtree(run)
+    report.write_table(mini_results, REPRO, "mini", SPEC)  # a table with no rows
+    assert figures.make_figures(mini_results, out, models_dir=None) == []
+    assert not (out / f"{REPRO}-mini.png").exists() and not (out / f"{REPRO}-mini.pdf").exists()
 
 
 def test_figure_refuses_a_missing_metric(mini_results, tmp_path):

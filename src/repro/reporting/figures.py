@@ -331,6 +331,12 @@ def plot_training_curve(log_path: str | Path, png_path: str | Path, title: str |
     return png_path
 
 
+def _no_rows(csv_path: Path) -> bool:
+    import pandas as pd
+
+    return pd.read_csv(csv_path).empty
+
+
 def make_figures(results_dir: str | Path = REPO / "results", out_dir: str | Path = REPO / "figures",
                  models_dir: str | Path | None = REPO / "models") -> list[Path]:
     """Regenerate every figure whose inputs exist; returns the files written."""
@@ -341,8 +347,14 @@ def make_figures(results_dir: str | Path = REPO / "results", out_dir: str | Path
             spec = load_table_spec(reproduction)
         except (OSError, ValueError):
             spec = None  # a results directory with no reproduction config here: plain bars
-        written += table_figure(csv_path, Path(out_dir) / f"{reproduction}-{scale}", figure_metrics(reproduction),
-                                spec=spec)
+        out_stem = Path(out_dir) / f"{reproduction}-{scale}"
+        if _no_rows(csv_path):  # every run of that scale removed or unfinished: no figure, and no stale one
+            for stale in (out_stem.with_suffix(".png"), out_stem.with_suffix(".pdf")):
+                if stale.exists():
+                    stale.unlink()
+                    print(f"{csv_path} has no finished runs: removed {stale}", file=sys.stderr)
+            continue
+        written += table_figure(csv_path, out_stem, figure_metrics(reproduction), spec=spec)
     for log in sorted(Path(models_dir).glob("*/training_log.jsonl")) if models_dir else []:
         png = plot_training_curve(log, Path(out_dir) / f"pretrain-{log.parent.name}.png")
         written += [png, png.with_suffix(".pdf")]
@@ -354,7 +366,7 @@ def _command(args) -> int:
     for path in written:
         print(path)
     if not written:
-        print(f"no inputs found: no {args.results_dir}/*/*/table.csv (run `repro aggregate`) "
+        print(f"no figure written: no {args.results_dir}/*/*/table.csv with finished runs (run `repro aggregate`) "
               f"and no {args.models_dir}/*/training_log.jsonl", file=sys.stderr)
     return 0
 
