@@ -79,14 +79,18 @@ class DiesAfter:
         self.n -= 1
         return self.collator.train_batch(pairs)
 
+    def __getattr__(self, name):  # pair_length, ...
+        return getattr(self.collator, name)
+
 
 @needs_data
-@pytest.mark.parametrize("optimizer,schedule,select_every", [("adamw", "linear", 0), ("adafactor", "constant", 0),
-                                                             ("adafactor_t5x", "constant", 0),
-                                                             ("adamw", "linear", 3)])
-def test_resumed_training_equals_uninterrupted(tmp_path, bpe_tokenizer, e2e_pairs, optimizer, schedule, select_every):
+@pytest.mark.parametrize("optimizer,schedule,select_every,length_groups",
+                         [("adamw", "linear", 0, 0), ("adafactor", "constant", 0, 0), ("adafactor_t5x", "constant", 0, 0),
+                          ("adamw", "linear", 3, 0), ("adamw", "linear", 0, 2)])
+def test_resumed_training_equals_uninterrupted(tmp_path, bpe_tokenizer, e2e_pairs, optimizer, schedule, select_every,
+                                               length_groups):
     config = TrainConfig(learning_rate=1e-2, epochs=2, batch_size=4, checkpoint_every=2, seed=3,
-                         optimizer=optimizer, schedule=schedule, select_every=select_every)
+                         optimizer=optimizer, schedule=schedule, select_every=select_every, length_groups=length_groups)
     collator = Collator(bpe_tokenizer, encoder_decoder=False)
     dev = e2e_pairs[12:] if select_every else None  # with selection, the best state so far travels in the checkpoint
 
@@ -262,3 +266,42 @@ def test_decode_returns_one_string_per_source(bpe_tokenizer, e2e_pairs):
         out = decode(tuner, Collator(bpe_tokenizer, encoder_decoder=encoder_decoder), sources, batch_size=2,
                      progress=False, num_beams=2, max_new_tokens=5, do_sample=False)
         assert len(out) == 5 and all(isinstance(o, str) for o in out)
+
+
+@pytest.mark.parametrize("n,size,groups", [(1000, 5, 50), (23, 4, 2), (7, 3, 10), (10, 5, 1)])
+def test_length_groups_cover_each_epoch_once_with_little_padding(n, size, groups):
+    from repro.train import epoch_batches
+
+    lengths = [int(x) for x in torch.randint(10, 120, (n,), generator=torch.Generator().manual_seed(n))]
+    plain = TrainConfig(batch_size=size, seed=7)
+    grouped = TrainConfig(batch_size=size, seed=7, length_groups=groups)
+
+    def padded(batches):
+        return sum(max(lengths[i] for i in b) * len(b) for b in batches)
+
+    for epoch in (0, 1):
+        random_batches = epoch_batches(plain, epoch, lengths)
+        batches = epoch_batches(grouped, epoch, lengths)
+        assert len(batches) == len(random_batches) == -(-n // size)  # same steps per epoch
+        assert sorted(i for b in batches for i in b) == list(range(n))  # every example once
+        assert padded(batches) <= padded(random_batches)
+        span = groups * size
+        for start in range(0, n, span):  # each group holds the same examples as that slice of the permutation,
+            order = [i for b in random_batches for i in b][start:start + span]
+            mine = [b for b in batches if set(b) <= set(order)]
+            assert sorted(i for b in mine for i in b) == sorted(order)
+            mine.sort(key=lambda b: (-max(lengths[i] for i in b), -min(lengths[i] for i in b)))  # ... cut into
+            # length-contiguous batches
+            for longer, shorter in zip(mine, mine[1:]):
+                assert min(lengths[i] for i in longer) >= max(lengths[i] for i in shorter)
+    assert epoch_batches(grouped, 0, lengths) == epoch_batches(grouped, 0, lengths)
+    if n > size * 2:
+        assert epoch_batches(grouped, 0, lengths) != epoch_batches(grouped, 1, lengths)
+    if n == 1000:  # on this spread, grouping by 50 batches pads < 5% where random batches pad > 20%
+        assert padded(epoch_batches(grouped, 0, lengths)) < 1.05 * sum(lengths)
+        assert padded(epoch_batches(plain, 0, lengths)) > 1.2 * sum(lengths)
+
+
+def test_length_groups_must_not_be_negative():
+    with pytest.raises(ConfigError, match="length_groups must be >= 0"):
+        TrainConfig(length_groups=-1)

@@ -100,6 +100,12 @@ class Collator:
         ids = _encode(self.tokenizer, target, special=False, trailing_space=self.space_before_eos) + [self.eos]
         return _cut(ids, self.max_target, keep_end=False)
 
+    def pair_length(self, source: str, target: str) -> int:
+        """The positions a training pair takes in a batch row: source + target (decoder-only), the
+        longer of the two (encoder-decoder)."""
+        s, t = len(self.source_ids(source)), len(self.target_ids(target))
+        return max(s, t) if self.encoder_decoder else s + t
+
     def train_batch(self, pairs: list[tuple[str, str]]) -> Batch:
         if self.encoder_decoder:
             src = [self.source_ids(s) for s, _ in pairs]

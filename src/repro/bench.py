@@ -193,12 +193,14 @@ def main(argv=None) -> int:
     parser.add_argument("--compile", action="store_true", help="also measure ours under torch.compile")
     parser.add_argument("--decode", action="store_true",
                         help="benchmark beam-5 decoding instead (repro.decoding_bench; see its --help)")
+    parser.add_argument("--batching", action="store_true",
+                        help="benchmark length-grouped training batches instead (repro.batching_bench; see its --help)")
     parser.add_argument("--variant", choices=VARIANTS + OPTIONAL_VARIANTS, help=argparse.SUPPRESS)  # one child
     args, rest = parser.parse_known_args(argv)
-    if args.decode:
-        from repro import decoding_bench
+    if args.decode or args.batching:
+        from repro import batching_bench, decoding_bench
 
-        return decoding_bench.main(["--out", args.out, *rest])
+        return (decoding_bench if args.decode else batching_bench).main(["--out", args.out, *rest])
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     settings = dict(size=args.size, batch=args.batch, length=args.length, prefix_length=args.prefix_length,

@@ -159,6 +159,12 @@ class TrainConfig:
     select_metric: str = ""
     select_split: str = "dev"
     select_inputs: int = 0
+    # 0 = batches drawn at random from each epoch's permutation (the reference code's RandomSampler);
+    # N > 0 = that permutation cut into groups of N batches, each group sorted by token length and its
+    # batches shuffled, so a batch pads little: transformers Trainer's group_by_length (megabatches of
+    # 50), here with the group's batch order shuffled as well. A speed lever of the mini scale (E2E
+    # pads 31% and WebNLG 72% on top of the real tokens in random batches of 5; grouped by 50: 1-3%)
+    length_groups: int = 0
 
     def __post_init__(self):
         if self.learning_rate <= 0 or self.batch_size <= 0 or self.epochs <= 0:
@@ -176,6 +182,8 @@ class TrainConfig:
                               "(how often to score it)")
         if self.select_inputs < 0:
             raise ConfigError(f"select_inputs must be >= 0 (0 = the whole split), got {self.select_inputs}")
+        if self.length_groups < 0:
+            raise ConfigError(f"length_groups must be >= 0 (0 = random batches), got {self.length_groups}")
 
     @property
     def selects(self) -> bool:
@@ -198,13 +206,36 @@ def epoch_order(seed: int, epoch: int, n: int) -> list[int]:
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1000 + epoch)).tolist()
 
 
-def batches(config: TrainConfig, n: int, start_step: int, total: int):
-    """(step, indices) for steps start_step..total-1, cycling epochs with per-epoch permutations."""
-    per_epoch = math.ceil(n / config.batch_size)
+def epoch_batches(config: TrainConfig, epoch: int, lengths: list[int]) -> list[list[int]]:
+    """One epoch's batches: consecutive slices of the epoch's permutation, or with `length_groups`
+    N, groups of N batches sorted by length (longest first, ties in permutation order) and their
+    batch order shuffled within the group. Either way every example appears once per epoch and there
+    are ceil(n / batch_size) batches, so the step count and schedule do not depend on the grouping."""
+    n, size = len(lengths), config.batch_size
+    order = epoch_order(config.seed, epoch, n)
+    if not config.length_groups:
+        return [order[k:k + size] for k in range(0, n, size)]
+    generator = torch.Generator().manual_seed(config.seed * 1000 + epoch + 500)
+    out, span = [], config.length_groups * size
+    for start in range(0, n, span):
+        group = sorted(order[start:start + span], key=lambda i: -lengths[i])
+        chunk = [group[k:k + size] for k in range(0, len(group), size)]
+        out += [chunk[j] for j in torch.randperm(len(chunk), generator=generator).tolist()]
+    return out
+
+
+def batches(config: TrainConfig, n: int, start_step: int, total: int, lengths: list[int] | None = None):
+    """(step, indices) for steps start_step..total-1, cycling epochs with per-epoch permutations
+    (`lengths`: each example's token count, needed with `config.length_groups`)."""
+    if config.length_groups and (lengths is None or len(lengths) != n):
+        raise ValueError("length_groups needs the token length of every training example")
+    lengths = lengths if lengths is not None else [0] * n
+    per_epoch, cached = math.ceil(n / config.batch_size), (None, None)
     for step in range(start_step, total):
         epoch, k = divmod(step, per_epoch)
-        order = epoch_order(config.seed, epoch, n)
-        yield step, order[k * config.batch_size:(k + 1) * config.batch_size]
+        if cached[0] != epoch:
+            cached = (epoch, epoch_batches(config, epoch, lengths))
+        yield step, cached[1][k]
 
 
 def shard(indices: list[int], rank: int, world: int) -> tuple[list[int], bool]:
@@ -320,7 +351,8 @@ def train(tuner, collator, pairs: list[tuple[str, str]], config: TrainConfig, ru
     tuner.train()
     began, loss_value = time.time(), float("nan")
     bar = tqdm(total=total, initial=start, desc="train", disable=not (progress and main), dynamic_ncols=True)
-    for step, indices in batches(config, len(pairs), start, total):
+    lengths = [collator.pair_length(*pair) for pair in pairs] if config.length_groups else None
+    for step, indices in batches(config, len(pairs), start, total, lengths):
         mine, real = shard(indices, rank, world)
         batch = collator.train_batch([pairs[i] for i in mine]).to(device)
         loss = model(**batch.as_kwargs()).loss
