@@ -53,7 +53,7 @@ class Search:
     length_normalization: str
 
 
-def _processors(model, options: dict, prompt_width: int):
+def _processors(options: dict, prompt_width: int):
     """The logits processors `generate` would build for these options, in its order."""
     from transformers.generation import logits_process as lp
 
@@ -102,7 +102,21 @@ def _search_options(model, options: dict) -> Search:
 
 
 # ------------------------------------------------------------------------------------------- model steps
-class DecoderSteps:
+class _Steps:
+    """What both kinds of model steps share: `expand` repeats every row k times (one per beam)."""
+
+    def rows(self) -> torch.Tensor:  # a tensor with one row per search row
+        raise NotImplementedError
+
+    def select(self, rows: torch.Tensor):
+        raise NotImplementedError
+
+    def expand(self, k: int):
+        rows = self.rows()
+        self.select(torch.arange(rows.shape[0], device=rows.device).repeat_interleave(k))
+
+
+class DecoderSteps(_Steps):
     """Prompt and next-token passes of a decoder-only tuner (prefix, prompt, infix, ...)."""
 
     def __init__(self, tuner, input_ids, attention_mask):
@@ -121,9 +135,8 @@ class DecoderSteps:
         self.mask = self.mask.index_select(0, rows)
         self.positions = self.positions.index_select(0, rows)
 
-    def expand(self, k: int):
-        rows = torch.arange(self.mask.shape[0], device=self.mask.device).repeat_interleave(k)
-        self.select(rows)
+    def rows(self) -> torch.Tensor:
+        return self.mask
 
     def step(self, tokens: torch.Tensor) -> torch.Tensor:
         """(R,) tokens -> (R, V) next-token logits; the cache grows by one."""
@@ -137,7 +150,7 @@ class DecoderSteps:
         return output_logits(self.model, out.last_hidden_state[:, -1])
 
 
-class EncoderDecoderSteps:
+class EncoderDecoderSteps(_Steps):
     """Encoder once per input, then decoder steps (BART, T5), under the tuner's injection."""
 
     def __init__(self, tuner, input_ids, attention_mask, start_token: int):
@@ -167,8 +180,8 @@ class EncoderDecoderSteps:
         self.encoded = self.encoded.index_select(0, rows)
         self.enc_mask = self.enc_mask.index_select(0, rows)
 
-    def expand(self, k: int):
-        self.select(torch.arange(self.encoded.shape[0], device=self.encoded.device).repeat_interleave(k))
+    def rows(self) -> torch.Tensor:
+        return self.encoded
 
     def step(self, tokens):
         return self._forward(tokens)
@@ -186,7 +199,7 @@ def decode(tuner, input_ids, attention_mask, **options) -> torch.Tensor:
         steps = EncoderDecoderSteps(tuner, input_ids, attention_mask, start)
     else:
         steps = DecoderSteps(tuner, input_ids, attention_mask)
-    processors = _processors(model, options, steps.prompt.shape[1])
+    processors = _processors(options, steps.prompt.shape[1])
     # the real tokens of the prompt as `generate` holds it (full_sequence counts them): [x; sep] for a decoder,
     # the separator alone for infix (whose x is in its cache, as in 3.2), the start token for a seq2seq decoder
     width = steps.prompt.shape[1]
