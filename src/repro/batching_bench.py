@@ -13,12 +13,10 @@ Writes results/bench/batching.json and batching.md.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import sys
 import time
-from pathlib import Path
 
 DATASETS = {"e2e": "train", "webnlg": "train", "dart": "dev"}
 
@@ -98,11 +96,9 @@ def main(argv=None) -> int:
                              "positions_per_real_token": sum(ch[name]["positions"] for ch in chunks) / real}
         report["datasets"][dataset] = {"variants": summary, "speedup_median": statistics.median(ratios),
                                        "speedup_range": [min(ratios), max(ratios)], "chunks": chunks}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "batching.json").write_text(json.dumps(report, indent=2) + "\n")
-    (out / "batching.md").write_text(markdown(report))
-    print(markdown(report))
+    from repro.bench import write_report
+
+    write_report(args.out, "batching", report, markdown(report))
     return 0
 
 

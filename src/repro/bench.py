@@ -47,6 +47,15 @@ SIZES = sorted({**GPT2_SHAPES, **LLAMA_SHAPES})
 SMOLLM2_DIR = "models/smollm2-135m"
 
 
+def write_report(out_dir: str | Path, stem: str, result: dict, text: str) -> None:
+    """<out_dir>/<stem>.json (the numbers) and <stem>.md (the table), and the table on stdout."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / f"{stem}.md").write_text(text)
+    print(text)
+
+
 def make_batch(torch, vocab, batch, length, source_length):
     g = torch.Generator().manual_seed(0)
     ids = torch.randint(0, vocab, (batch, length), generator=g)
@@ -227,11 +236,7 @@ def main(argv=None) -> int:
               **{k: v for k, v in settings.items() if k != "size"}, "rounds": args.rounds,
               "command": "make bench BENCH_ARGS=\"" + " ".join(argv if argv is not None else sys.argv[1:]) + "\"",
               "variants": summarize(rounds), "ratios": ratios(rounds), "raw_rounds": rounds}
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / f"{args.size}-train_step.json").write_text(json.dumps(result, indent=2) + "\n")
-    (out_dir / f"{args.size}-train_step.md").write_text(markdown(result))
-    print(markdown(result))
+    write_report(args.out, f"{args.size}-train_step", result, markdown(result))
     return 0
 
 

@@ -103,11 +103,9 @@ def main(argv=None) -> int:
                         for i, s in enumerate(all_same) if not s][:10],
         "generated_tokens": n_tokens, "command": "make bench BENCH_ARGS=\"--decode " + " ".join(argv or []) + "\"",
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "decode.json").write_text(json.dumps(result, indent=2) + "\n")
-    (out / "decode.md").write_text(markdown(result))
-    print(markdown(result))
+    from repro.bench import write_report
+
+    write_report(args.out, "decode", result, markdown(result))
     return 0
 
 
