@@ -58,8 +58,9 @@ def compute_markdown(results_dir: str | Path, scale: str, jobs: int = 2) -> str:
              "minutes of single runs; \"≈ wall\" is max(run time / JOBS, longest run), an estimate of "
              f"`make reproduce-<name> SCALE={scale} JOBS={jobs}`, not a measurement. \"load\": runs that ended "
              "with the 15-minute load average ≥ cores + 1 (the CPU was shared, so their times "
-             "overstate the cost) / runs that recorded it. Not included: pretraining the mini models "
-             "(`make pretrain-mini`, done once).", "",
+             "overstate the cost) / runs that recorded it. Not included: what is done once, `make setup`'s "
+             "download and conversion of SmolLM2-135M (about 20 s) and pretraining the homemade mini models "
+             "that configs not yet moved to SmolLM2 name (`make pretrain-mini`).", "",
              f"| reproduction | runs | training (min) | run time (min) | longest run (min) | ≈ wall, JOBS={jobs} (min) | load |",
              "|---|---|---|---|---|---|---|"]
     totals = [0, 0.0, 0.0, 0.0]
