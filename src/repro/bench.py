@@ -143,7 +143,10 @@ def run_variant(variant: str, size: str, batch: int, length: int, prefix_length:
 RATIOS = (("ours / peft throughput", "ours_prefix", "peft_prefix", "tokens_per_s"),
           ("ours / frozen floor throughput", "ours_prefix", "frozen_floor", "tokens_per_s"),
           ("ours / full fine-tune peak memory", "ours_prefix", "full_finetune", "peak_mem_mb"),
-          ("compiled / ours throughput", "ours_prefix_compiled", "ours_prefix", "tokens_per_s"))
+          ("compiled / ours throughput", "ours_prefix_compiled", "ours_prefix", "tokens_per_s"),
+          ("compiled / peft throughput", "ours_prefix_compiled", "peft_prefix", "tokens_per_s"),
+          ("compiled / frozen floor throughput", "ours_prefix_compiled", "frozen_floor", "tokens_per_s"),
+          ("compiled / full fine-tune peak memory", "ours_prefix_compiled", "full_finetune", "peak_mem_mb"))
 
 
 def ratios(rounds: list[dict]) -> dict[str, dict]:
