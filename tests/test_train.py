@@ -280,8 +280,8 @@ def test_length_groups_cover_each_epoch_once_with_little_padding(n, size, groups
         return sum(max(lengths[i] for i in b) * len(b) for b in batches)
 
     for epoch in (0, 1):
-        random_batches = epoch_batches(plain, epoch, lengths)
-        batches = epoch_batches(grouped, epoch, lengths)
+        random_batches = epoch_batches(plain, epoch, n, lengths)
+        batches = epoch_batches(grouped, epoch, n, lengths)
         assert len(batches) == len(random_batches) == -(-n // size)  # same steps per epoch
         assert sorted(i for b in batches for i in b) == list(range(n))  # every example once
         assert padded(batches) <= padded(random_batches)
@@ -294,12 +294,12 @@ def test_length_groups_cover_each_epoch_once_with_little_padding(n, size, groups
             # length-contiguous batches
             for longer, shorter in zip(mine, mine[1:]):
                 assert min(lengths[i] for i in longer) >= max(lengths[i] for i in shorter)
-    assert epoch_batches(grouped, 0, lengths) == epoch_batches(grouped, 0, lengths)
+    assert epoch_batches(grouped, 0, n, lengths) == epoch_batches(grouped, 0, n, lengths)
     if n > size * 2:
-        assert epoch_batches(grouped, 0, lengths) != epoch_batches(grouped, 1, lengths)
+        assert epoch_batches(grouped, 0, n, lengths) != epoch_batches(grouped, 1, n, lengths)
     if n == 1000:  # on this spread, grouping by 50 batches pads < 5% where random batches pad > 20%
-        assert padded(epoch_batches(grouped, 0, lengths)) < 1.05 * sum(lengths)
-        assert padded(epoch_batches(plain, 0, lengths)) > 1.2 * sum(lengths)
+        assert padded(epoch_batches(grouped, 0, n, lengths)) < 1.05 * sum(lengths)
+        assert padded(epoch_batches(plain, 0, n, lengths)) > 1.2 * sum(lengths)
 
 
 def test_length_groups_must_not_be_negative():

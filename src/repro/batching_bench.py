@@ -13,6 +13,7 @@ Writes results/bench/batching.json and batching.md.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import sys
@@ -46,8 +47,6 @@ def main(argv=None) -> int:
     data = {d: subset(training_pairs(load(d, DATASETS[d])), args.pairs, "random") for d in args.datasets}
     model, tokenizer = load_model_for_run(args.model, [t for pairs in data.values() for p in pairs for t in p], seed=0)
     collator = Collator(tokenizer, encoder_decoder=False)
-    import os
-
     report = {"device": f"CPU ({platform.machine()}, {args.threads} thread(s); 1-minute load average at the "
                         f"start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)", "model": args.model,
               "batch": args.batch, "groups": args.groups, "pairs": args.pairs, "chunks": args.chunks,
@@ -58,7 +57,7 @@ def main(argv=None) -> int:
         lengths = [collator.pair_length(*p) for p in pairs]
         variants = {"random": TrainConfig(batch_size=args.batch, seed=101),
                     "grouped": TrainConfig(batch_size=args.batch, seed=101, length_groups=args.groups)}
-        epoch = {name: epoch_batches(config, 0, lengths) for name, config in variants.items()}
+        epoch = {name: epoch_batches(config, 0, len(pairs), lengths) for name, config in variants.items()}
         tuner = methods.build(model, "prefix", {"prefix_length": 5, "mid_dim": 512})
         optimizer = torch.optim.AdamW(tuner.trainable_parameters(), lr=1e-4)
         tuner.train()
@@ -74,10 +73,9 @@ def main(argv=None) -> int:
         step(epoch["random"][0])  # warm-up
         chunks = []
         for c in range(args.chunks):
-            span = range(c * args.groups, (c + 1) * args.groups)
+            group = {i for k in range(c * args.groups, (c + 1) * args.groups) for i in epoch["random"][k]}
             timed = {}
             for name in (("random", "grouped") if c % 2 == 0 else ("grouped", "random")):
-                group = set(i for k in span for i in epoch["random"][k])
                 batches = [b for b in epoch[name] if set(b) <= group]
                 assert sorted(i for b in batches for i in b) == sorted(group)
                 began = time.perf_counter()

@@ -206,12 +206,15 @@ def epoch_order(seed: int, epoch: int, n: int) -> list[int]:
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1000 + epoch)).tolist()
 
 
-def epoch_batches(config: TrainConfig, epoch: int, lengths: list[int]) -> list[list[int]]:
-    """One epoch's batches: consecutive slices of the epoch's permutation, or with `length_groups`
-    N, groups of N batches sorted by length (longest first, ties in permutation order) and their
-    batch order shuffled within the group. Either way every example appears once per epoch and there
-    are ceil(n / batch_size) batches, so the step count and schedule do not depend on the grouping."""
-    n, size = len(lengths), config.batch_size
+def epoch_batches(config: TrainConfig, epoch: int, n: int, lengths: list[int] | None = None) -> list[list[int]]:
+    """One epoch's batches of the n examples: consecutive slices of the epoch's permutation, or with
+    `length_groups` N (then `lengths`, each example's token count, is needed), groups of N batches
+    sorted by length (longest first, ties in permutation order) and their batch order shuffled within
+    the group. Either way every example appears once per epoch and there are ceil(n / batch_size)
+    batches, so the step count and schedule do not depend on the grouping."""
+    if config.length_groups and (lengths is None or len(lengths) != n):
+        raise ValueError("length_groups needs the token length of every training example")
+    size = config.batch_size
     order = epoch_order(config.seed, epoch, n)
     if not config.length_groups:
         return [order[k:k + size] for k in range(0, n, size)]
@@ -227,14 +230,11 @@ def epoch_batches(config: TrainConfig, epoch: int, lengths: list[int]) -> list[l
 def batches(config: TrainConfig, n: int, start_step: int, total: int, lengths: list[int] | None = None):
     """(step, indices) for steps start_step..total-1, cycling epochs with per-epoch permutations
     (`lengths`: each example's token count, needed with `config.length_groups`)."""
-    if config.length_groups and (lengths is None or len(lengths) != n):
-        raise ValueError("length_groups needs the token length of every training example")
-    lengths = lengths if lengths is not None else [0] * n
     per_epoch, cached = math.ceil(n / config.batch_size), (None, None)
     for step in range(start_step, total):
         epoch, k = divmod(step, per_epoch)
         if cached[0] != epoch:
-            cached = (epoch, epoch_batches(config, epoch, lengths))
+            cached = (epoch, epoch_batches(config, epoch, n, lengths))
         yield step, cached[1][k]
 
 
