@@ -27,14 +27,18 @@ def test_bench_writes_the_documented_schema_with_interleaved_rounds(tmp_path, si
 @needs_data
 def test_batching_bench_trains_the_same_pairs_both_ways_and_grouping_pads_less(tmp_path):
     assert bench.main(["--out", str(tmp_path), "--batching", "--model", "tiny:gpt2", "--datasets", "e2e",
-                       "--batch", "3", "--groups", "4", "--chunks", "2", "--pairs", "60"]) == 0
+                       "--batch", "3", "--groups", "4", "--chunks", "3", "--pairs", "60", "--compile"]) == 0
     result = json.loads((tmp_path / "batching.json").read_text())
     e2e = result["datasets"]["e2e"]
     for chunk in e2e["chunks"]:  # the same pairs (the same real tokens) in both variants
-        assert chunk["random"]["real_tokens"] == chunk["grouped"]["real_tokens"] > 0
-        assert chunk["grouped"]["positions"] <= chunk["random"]["positions"]
+        assert chunk["random"]["real_tokens"] == chunk["grouped"]["real_tokens"] == chunk["grouped_compiled"]["real_tokens"] > 0
+        assert chunk["grouped"]["positions"] == chunk["grouped_compiled"]["positions"] <= chunk["random"]["positions"]
     grouped, random = e2e["variants"]["grouped"], e2e["variants"]["random"]
     assert 1.0 <= grouped["positions_per_real_token"] < random["positions_per_real_token"]
     low, high = e2e["speedup_range"]
     assert low <= e2e["speedup_median"] <= high
+    assert e2e["compile_seconds"] > 0
+    low, high = e2e["compiled_speedup_range"]
+    assert low <= e2e["compiled_speedup_median"] <= high
     assert "grouped is" in (tmp_path / "batching.md").read_text()
+    assert "grouped under torch.compile is" in (tmp_path / "batching.md").read_text()

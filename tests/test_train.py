@@ -6,9 +6,9 @@ from conftest import needs_data
 from repro import methods
 from repro.batches import Collator
 from repro.data import load, training_pairs
-from repro.models import tiny_bart, tiny_gpt2
+from repro.models import tiny_bart, tiny_gpt2, tiny_llama
 from repro.methods.base import ConfigError
-from repro.train import TrainConfig, decode, train
+from repro.train import TrainConfig, decode, epoch_batches, train
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +114,39 @@ def test_resumed_training_equals_uninterrupted(tmp_path, bpe_tokenizer, e2e_pair
     # one log line per optimizer step
     logged = [line for line in (tmp_path / "a" / "train_log.jsonl").read_text().splitlines() if '"train"' in line]
     assert len(logged) == 8
+
+
+@needs_data
+def test_compiled_training_follows_eager_within_float_rounding(tmp_path, bpe_tokenizer, e2e_pairs, monkeypatch):
+    """REPRO_COMPILE=1 puts the training forward through torch.compile: the same steps, so the same
+    losses and the same end state up to float32 rounding, over batches of varying lengths (the
+    length-grouped batches recompile once, to a dynamic-shape graph). Provenance records the choice."""
+    from torch._dynamo.utils import counters
+
+    from repro.runner import provenance
+
+    config = TrainConfig(learning_rate=1e-2, epochs=1, batch_size=4, seed=3, length_groups=2)
+    collator = Collator(bpe_tokenizer, encoder_decoder=False)
+    runs = {}
+    for flag in ("0", "1"):
+        monkeypatch.setenv("REPRO_COMPILE", flag)
+        assert provenance(0)["compiled_training"] is (flag == "1")
+        counters.clear()
+        tuner = methods.build(tiny_llama(vocab_size=len(bpe_tokenizer), seed=0), "prefix",
+                              {"prefix_length": 3, "mid_dim": 16})
+        train(tuner, collator, e2e_pairs, config, tmp_path / flag, progress=False)
+        runs[flag] = (tuner, [loss for _, loss in _logged(tmp_path / flag, "train", "loss")])
+        assert bool(counters["stats"]["unique_graphs"]) is (flag == "1")  # dynamo compiled graphs only when asked
+    (eager, eager_losses), (compiled, compiled_losses) = runs["0"], runs["1"]
+    lengths = [collator.pair_length(*pair) for pair in e2e_pairs]
+    assert len({max(lengths[i] for i in b) for b in epoch_batches(config, 0, len(e2e_pairs), lengths)}) > 1  # shapes vary
+    assert compiled_losses == pytest.approx(eager_losses, rel=1e-4, abs=1e-5)
+    for (name, a), b in zip(eager.named_parameters(), compiled.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=name)
+    monkeypatch.setenv("REPRO_COMPILE", "yes")
+    with pytest.raises(ConfigError, match="REPRO_COMPILE"):
+        train(eager, collator, e2e_pairs, config, tmp_path / "bad", progress=False)
+    assert not (tmp_path / "bad").exists()  # refused before anything is written
 
 
 def _logged(run_dir, event, key):

@@ -8,6 +8,10 @@ real tokens); the two alternate chunk by chunk, the order swapped every chunk, s
 machine hits both alike. Reported per dataset: the padded positions per real token of each variant,
 real (unpadded) tokens per second, and the median over chunks of the random / grouped time ratio.
 
+`--compile` adds a third variant, the grouped batches through `torch.compile` of the tuner (what
+REPRO_COMPILE=1 does in training): its compile time (two warm-up batches of different lengths, so the
+dynamic-shape graph is built too) is reported apart, and the chunks time the compiled steps only.
+
 Writes results/bench/batching.json and batching.md.
 """
 from __future__ import annotations
@@ -32,6 +36,7 @@ def main(argv=None) -> int:
     parser.add_argument("--chunks", type=int, default=3, help="length groups timed per dataset and variant")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--pairs", type=int, default=1000, help="the training subset (the mini recipe's: 1,000)")
+    parser.add_argument("--compile", action="store_true", help="also time the grouped batches under torch.compile")
     args = parser.parse_args(argv)
 
     import torch
@@ -55,31 +60,44 @@ def main(argv=None) -> int:
     for dataset in args.datasets:
         pairs = data[dataset]
         lengths = [collator.pair_length(*p) for p in pairs]
-        variants = {"random": TrainConfig(batch_size=args.batch, seed=101),
-                    "grouped": TrainConfig(batch_size=args.batch, seed=101, length_groups=args.groups)}
-        epoch = {name: epoch_batches(config, 0, len(pairs), lengths) for name, config in variants.items()}
+        configs = {"random": TrainConfig(batch_size=args.batch, seed=101),
+                   "grouped": TrainConfig(batch_size=args.batch, seed=101, length_groups=args.groups)}
+        epoch = {name: epoch_batches(config, 0, len(pairs), lengths) for name, config in configs.items()}
         tuner = methods.build(model, "prefix", {"prefix_length": 5, "mid_dim": 512})
         optimizer = torch.optim.AdamW(tuner.trainable_parameters(), lr=1e-4)
         tuner.train()
+        # variant -> (its epoch's batches, the forward it trains through)
+        variants = {"random": (epoch["random"], tuner), "grouped": (epoch["grouped"], tuner)}
+        if args.compile:
+            variants["grouped_compiled"] = (epoch["grouped"], torch.compile(tuner))
 
-        def step(indices):
+        def step(forward, indices):
             batch = collator.train_batch([pairs[i] for i in indices])
-            loss = tuner(**batch.as_kwargs()).loss
+            loss = forward(**batch.as_kwargs()).loss
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             return batch.input_ids.numel()
 
-        step(epoch["random"][0])  # warm-up
+        step(tuner, epoch["random"][0])  # warm-up
+        compile_seconds = None
+        if args.compile:  # two lengths: the static graph, then the dynamic-shape one every later batch uses
+            began = time.perf_counter()
+            first, second = epoch["grouped"][0], next(b for b in epoch["grouped"]
+                                                      if max(lengths[i] for i in b) != max(lengths[i] for i in epoch["grouped"][0]))
+            step(variants["grouped_compiled"][1], first)
+            step(variants["grouped_compiled"][1], second)
+            compile_seconds = time.perf_counter() - began
+        names = list(variants)
         chunks = []
         for c in range(args.chunks):
             group = {i for k in range(c * args.groups, (c + 1) * args.groups) for i in epoch["random"][k]}
             timed = {}
-            for name in (("random", "grouped") if c % 2 == 0 else ("grouped", "random")):
-                batches = [b for b in epoch[name] if set(b) <= group]
+            for name in names[c % len(names):] + names[:c % len(names)]:  # the order rotated every chunk
+                batches = [b for b in variants[name][0] if set(b) <= group]
                 assert sorted(i for b in batches for i in b) == sorted(group)
                 began = time.perf_counter()
-                positions = sum(step(b) for b in batches)
+                positions = sum(step(variants[name][1], b) for b in batches)
                 timed[name] = {"seconds": time.perf_counter() - began, "positions": positions,
                                "real_tokens": sum(lengths[i] for i in group)}
                 print(f"{dataset} chunk {c + 1}/{args.chunks} {name}: {timed[name]['seconds']:.1f} s",
@@ -87,13 +105,18 @@ def main(argv=None) -> int:
             chunks.append(timed)
         ratios = [ch["random"]["seconds"] / ch["grouped"]["seconds"] for ch in chunks]
         summary = {}
+        result = {}
+        if args.compile:
+            compiled = [ch["grouped"]["seconds"] / ch["grouped_compiled"]["seconds"] for ch in chunks]
+            result = {"compile_seconds": compile_seconds, "compiled_speedup_median": statistics.median(compiled),
+                      "compiled_speedup_range": [min(compiled), max(compiled)]}
         for name in variants:
             seconds = sum(ch[name]["seconds"] for ch in chunks)
             real = sum(ch[name]["real_tokens"] for ch in chunks)
             summary[name] = {"seconds": seconds, "real_tokens_per_s": real / seconds,
                              "positions_per_real_token": sum(ch[name]["positions"] for ch in chunks) / real}
         report["datasets"][dataset] = {"variants": summary, "speedup_median": statistics.median(ratios),
-                                       "speedup_range": [min(ratios), max(ratios)], "chunks": chunks}
+                                       "speedup_range": [min(ratios), max(ratios)], **result, "chunks": chunks}
     from repro.bench import write_report
 
     write_report(args.out, "batching", report, markdown(report))
@@ -116,6 +139,11 @@ def markdown(report: dict) -> str:
         low, high = d["speedup_range"]
         lines.append(f"- {dataset}: grouped is **{d['speedup_median']:.2f}x** as fast (median over chunks; "
                      f"range {low:.2f}-{high:.2f})")
+        if "compiled_speedup_median" in d:
+            low, high = d["compiled_speedup_range"]
+            lines.append(f"- {dataset}: grouped under torch.compile is **{d['compiled_speedup_median']:.2f}x** as fast as "
+                         f"grouped (median over chunks; range {low:.2f}-{high:.2f}), after {d['compile_seconds']:.0f} s "
+                         "of compiling (two warm-up batches, not in the table)")
     return "\n".join(lines) + "\n"
 
 

@@ -208,13 +208,13 @@ def main(argv=None) -> int:
     parser.add_argument("--batching", action="store_true",
                         help="benchmark length-grouped training batches instead (repro.batching_bench; see its --help)")
     parser.add_argument("--variant", choices=VARIANTS + OPTIONAL_VARIANTS, help=argparse.SUPPRESS)  # one child
-    args, rest = parser.parse_known_args(argv)
-    if args.decode or args.batching:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--decode" in argv or "--batching" in argv:  # the rest of the line is that bench's own (--batch, --compile...)
         from repro import batching_bench, decoding_bench
 
-        return (decoding_bench if args.decode else batching_bench).main(["--out", args.out, *rest])
-    if rest:
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        module = decoding_bench if "--decode" in argv else batching_bench
+        return module.main([a for a in argv if a not in ("--decode", "--batching")])
+    args = parser.parse_args(argv)
     settings = dict(size=args.size, batch=args.batch, length=args.length, prefix_length=args.prefix_length,
                     repeats=args.repeats, warmup=args.warmup)
     if args.variant:

@@ -56,7 +56,7 @@ def provenance(seed: int) -> dict:
 
     import torch
 
-    from repro.train import decode_engine
+    from repro.train import compiled_training, decode_engine
 
     def git(*args):
         try:
@@ -76,7 +76,7 @@ def provenance(seed: int) -> dict:
             "data_source": data_source(), "data_dir": str(data_dir()),
             "versions": versions, "python": platform.python_version(), "device": device,
             "torch_threads": torch.get_num_threads(), "seed": seed, "cpu_count": os.cpu_count(),
-            "decode_engine": decode_engine(),
+            "decode_engine": decode_engine(), "compiled_training": compiled_training(),
             # how busy the machine was (1, 5, 15 min) when the run ended: a wall time measured on a
             # shared CPU is not the run's cost (repro compute reports it)
             "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}

@@ -316,6 +316,7 @@ def train(tuner, collator, pairs: list[tuple[str, str]], config: TrainConfig, ru
     from accelerate import Accelerator
     from tqdm.auto import tqdm
 
+    compiled = compiled_training()
     accelerator = accelerator or Accelerator()
     main = accelerator.is_main_process
     run_dir = Path(run_dir)
@@ -352,10 +353,12 @@ def train(tuner, collator, pairs: list[tuple[str, str]], config: TrainConfig, ru
     began, loss_value = time.time(), float("nan")
     bar = tqdm(total=total, initial=start, desc="train", disable=not (progress and main), dynamic_ncols=True)
     lengths = [collator.pair_length(*pair) for pair in pairs] if config.length_groups else None
+    # the dev loss and the selection decoding stay eager (eval mode, no grad: graphs of their own)
+    forward = torch.compile(model) if compiled else model
     for step, indices in batches(config, len(pairs), start, total, lengths):
         mine, real = shard(indices, rank, world)
         batch = collator.train_batch([pairs[i] for i in mine]).to(device)
-        loss = model(**batch.as_kwargs()).loss
+        loss = forward(**batch.as_kwargs()).loss
         if world > 1:  # weight by this share of the batch, so the all-reduced mean is the batch's
             units = loss_weight(batch.labels, tuner.loss_reduction, not tuner.is_encoder_decoder) if real else 0
             summed = loss_total(loss.item(), units, tuner.loss_reduction) if real else 0.0
@@ -414,6 +417,17 @@ def train(tuner, collator, pairs: list[tuple[str, str]], config: TrainConfig, ru
 
 
 DECODE_ENGINES = ("ours", "generate")
+
+
+def compiled_training() -> bool:
+    """Whether `train` runs the training forward through `torch.compile` (REPRO_COMPILE=1; default 0).
+    An execution choice like the thread count, not part of a run's config: the same computation with
+    fused kernels, equal to eager within float32 rounding (tests/test_train.py), its speed measured by
+    `make bench BENCH_ARGS="--batching --compile"`. Provenance records it."""
+    value = os.environ.get("REPRO_COMPILE", "0")
+    if value not in ("0", "1"):
+        raise ConfigError(f"REPRO_COMPILE={value!r}; use 1 (compile the training step) or 0 (eager)")
+    return value == "1"
 
 
 def decode_engine() -> str:
