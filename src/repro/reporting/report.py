@@ -404,7 +404,7 @@ def aggregate(results_dir: str | Path, reproduction: str, scale: str, table_spec
 _SCALE_NOTE = {
     "smoke": "**Smoke scale**: a wiring check with tiny stand-in models and a handful of examples. Its numbers "
              "mean nothing and are not comparable with the published ones.",
-    "mini": "**Mini scale**: models much smaller than the paper's (the one run is named below each table) on data "
+    "mini": "**Mini scale**: models much smaller than the paper's (the model run is named below each table) on data "
             "subsets, with CPU budgets: the published value in parentheses is the paper's setting, not a target for "
             "these numbers.",
     "paper": "**Paper scale**: the paper's models and settings.",
