@@ -128,8 +128,8 @@ def probe(reproduction: str, scale: str, dataset: str, row: str | None = None, m
 def probe_table(paths: list[str | Path]) -> str:
     """A markdown table of probe outputs (one row per file, in the order given)."""
     lines = ["| model | method | steps | first-label-token loss: before → after (prior) | target-token loss "
-             "before → after | rank acc. after (majority) | generation acc. after | top output after |",
-             "|---|---|---|---|---|---|---|---|"]
+             "before → after | rank acc. after (majority) | generation acc. after | top output after | training (min) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for path in paths:
         r = json.loads(Path(path).read_text())
         b, a = r["before"], r["after"]
@@ -140,7 +140,7 @@ def probe_table(paths: list[str | Path]) -> str:
             f"{r['train'].get('max_steps')} | {b['first_label_token_loss']:.2f} → {a['first_label_token_loss']:.2f} "
             f"({r['first_token_prior_loss']:.2f}) | {b['target_token_loss']:.2f} → {a['target_token_loss']:.2f} | "
             f"{100 * a['rank_accuracy']:.1f}% ({100 * r['majority_accuracy']:.1f}%) | "
-            f"{100 * a['generation_accuracy']:.1f}% | `{a['top_outputs'][0][0]}` |")
+            f"{100 * a['generation_accuracy']:.1f}% | `{a['top_outputs'][0][0]}` | {r['train_seconds'] / 60:.0f} |")
     return "\n".join(lines)
 
 
