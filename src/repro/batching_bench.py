@@ -83,10 +83,11 @@ def main(argv=None) -> int:
         compile_seconds = None
         if args.compile:  # two lengths: the static graph, then the dynamic-shape one every later batch uses
             began = time.perf_counter()
-            first, second = epoch["grouped"][0], next(b for b in epoch["grouped"]
-                                                      if max(lengths[i] for i in b) != max(lengths[i] for i in epoch["grouped"][0]))
-            step(variants["grouped_compiled"][1], first)
-            step(variants["grouped_compiled"][1], second)
+            first = epoch["grouped"][0]
+            longest = max(lengths[i] for i in first)
+            second = next(b for b in epoch["grouped"] if max(lengths[i] for i in b) != longest)
+            for warmup in (first, second):
+                step(variants["grouped_compiled"][1], warmup)
             compile_seconds = time.perf_counter() - began
         names = list(variants)
         chunks = []

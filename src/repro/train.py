@@ -419,25 +419,28 @@ def train(tuner, collator, pairs: list[tuple[str, str]], config: TrainConfig, ru
 DECODE_ENGINES = ("ours", "generate")
 
 
+def execution_choice(name: str, default: str, choices: tuple[str, ...], fix: str) -> str:
+    """An environment variable that picks how a run executes (not what it computes), checked: a value
+    outside `choices` is one ConfigError naming the variable and `fix`."""
+    value = os.environ.get(name, default)
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r}; {fix}")
+    return value
+
+
 def compiled_training() -> bool:
     """Whether `train` runs the training forward through `torch.compile` (REPRO_COMPILE=1; default 0).
     An execution choice like the thread count, not part of a run's config: the same computation with
     fused kernels, equal to eager within float32 rounding (tests/test_train.py), its speed measured by
     `make bench BENCH_ARGS="--batching --compile"`. Provenance records it."""
-    value = os.environ.get("REPRO_COMPILE", "0")
-    if value not in ("0", "1"):
-        raise ConfigError(f"REPRO_COMPILE={value!r}; use 1 (compile the training step) or 0 (eager)")
-    return value == "1"
+    return execution_choice("REPRO_COMPILE", "0", ("0", "1"), "use 1 (compile the training step) or 0 (eager)") == "1"
 
 
 def decode_engine() -> str:
     """`repro.decoding` ("ours", the default) or the model's own `generate` (REPRO_DECODE_ENGINE=generate,
     the reference: same outputs, slower). An execution choice, not part of a run's config; provenance
     records it."""
-    engine = os.environ.get("REPRO_DECODE_ENGINE", "ours")
-    if engine not in DECODE_ENGINES:
-        raise ConfigError(f"REPRO_DECODE_ENGINE={engine!r}; choose one of {DECODE_ENGINES}")
-    return engine
+    return execution_choice("REPRO_DECODE_ENGINE", "ours", DECODE_ENGINES, f"choose one of {DECODE_ENGINES}")
 
 
 @torch.no_grad()
